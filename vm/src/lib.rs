@@ -1,1 +1,36 @@
+//! Pure virtual-memory policy for lazuli: what a task's user address space
+//! *should* look like, and what to do when the hardware says it doesn't.
+//!
+//! This crate owns the bookkeeping and the decisions, never the mechanism:
+//!
+//! - [`addr`]: page arithmetic (`page_down`, `page_up`).
+//! - [`layout`]: where the user part of every task lives (with a diagram).
+//! - [`prot`]: access rights of a region ([`Prot`]).
+//! - [`region`]: a task's reserved regions ([`RegionSet`]); their page sum is `numvp`.
+//! - [`fault`]: the "decide" hop of the page-fault path ([`resolve_fault`]).
+//! - [`brk`]: the program break shared by the seed `mmap` and `sbrk` ([`Break`]).
+//!
+//! There is no hardware here: no page tables, no frames, no `unsafe`. The kernel
+//! walks tables and allocates frames; this crate tells it which pages to
+//! populate, free or refuse. Everything is tested on the host with `cargo test`.
+//!
+//! # Missing features
+//!
+//! - Copy-on-write: a write fault on a present page is a kill for now
+//!   (see the hook in [`fault::resolve_fault`]).
+//! - The extended API (`map` with hints, `munmap`, `mprotect`) has its building
+//!   blocks here ([`RegionSet::insert`], [`RegionSet::remove_range`]) but no
+//!   placement policy or protection change yet.
+//! - File-backed regions: every region is anonymous and zero-filled.
+
 #![no_std]
+#![forbid(unsafe_code)]
+
+extern crate alloc;
+#[cfg(test)]
+extern crate std;
+
+pub mod addr;
+pub mod layout;
+
+pub use addr::{PAGE_SIZE, is_page_aligned, page_down, page_up};
