@@ -32,5 +32,7 @@ extern crate std;
 
 pub mod addr;
 pub mod layout;
+pub mod prot;
 
 pub use addr::{PAGE_SIZE, is_page_aligned, page_down, page_up};
+pub use prot::Prot;
