@@ -33,6 +33,8 @@ extern crate std;
 pub mod addr;
 pub mod layout;
 pub mod prot;
+pub mod region;
 
 pub use addr::{PAGE_SIZE, is_page_aligned, page_down, page_up};
 pub use prot::Prot;
+pub use region::{Overlap, Region, RegionKind, RegionSet, fresh_task_regions};
