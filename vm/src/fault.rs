@@ -1,0 +1,164 @@
+//! The "decide" hop of the page-fault path, with no hardware in it.
+//!
+//! A fault goes through three hops: *trap* (the kernel reads CR2 and the
+//! error code), *decide* (this module: which region, which access, what to
+//! do) and *apply* (the kernel allocates and zeroes a frame and maps it, or
+//! kills the task). [`resolve_fault`] is the whole decision; it never changes
+//! anything. Running out of frames is found in the apply hop, which reports
+//! it with [`Why::OutOfMemory`].
+//!
+//! Not here yet: copy-on-write. A write fault on a present page is a kill
+//! for now; the hook is marked in [`resolve_fault`].
+
+use core::fmt;
+
+use crate::addr::page_down;
+use crate::layout::is_user;
+use crate::prot::Prot;
+use crate::region::{RegionKind, RegionSet};
+
+/// What the faulting instruction tried to do.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Access {
+    Read,
+    Write,
+    Exec,
+}
+
+impl fmt::Display for Access {
+    /// `read`, `write` or `exec`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Access::Read => "read",
+            Access::Write => "write",
+            Access::Exec => "exec",
+        })
+    }
+}
+
+/// Why a fault could not be satisfied.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Why {
+    /// The address is in no region (or not in the user part at all).
+    NotMapped,
+    /// A write to a region that is readable but not writable.
+    ReadOnly,
+    /// A region with no read right (and the access was not allowed).
+    NoAccess,
+    /// An instruction fetch from a region that is not executable.
+    NoExec,
+    /// A touch of the guard page below the stack.
+    GuardPage,
+    /// The access was allowed but no frame was left to back the page.
+    OutOfMemory,
+}
+
+impl fmt::Display for Why {
+    /// `not mapped`, `read-only`, `no-access`, `no-exec`, `guard page`, `out of memory`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Why::NotMapped => "not mapped",
+            Why::ReadOnly => "read-only",
+            Why::NoAccess => "no-access",
+            Why::NoExec => "no-exec",
+            Why::GuardPage => "guard page",
+            Why::OutOfMemory => "out of memory",
+        })
+    }
+}
+
+/// A fault that kills the task: where, what access, and why.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct FaultReport {
+    pub addr: u64,
+    pub access: Access,
+    pub why: Why,
+}
+
+impl fmt::Display for FaultReport {
+    /// The kill reason of CONTRACTS.md, e.g. `page fault at 0x40001000 (write, read-only)`;
+    /// guard page and out of memory omit the access: `page fault at 0x… (guard page)`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.why {
+            Why::GuardPage | Why::OutOfMemory => {
+                write!(f, "page fault at {:#x} ({})", self.addr, self.why)
+            }
+            _ => write!(
+                f,
+                "page fault at {:#x} ({}, {})",
+                self.addr, self.access, self.why
+            ),
+        }
+    }
+}
+
+/// What the kernel should do about a fault.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum FaultAction {
+    /// Back `page` (page aligned) with a fresh zeroed frame mapped with `prot`,
+    /// then return to the task to retry the access.
+    MapZeroed { page: u64, prot: Prot },
+    /// The access is not allowed: kill the task with this report.
+    Kill(FaultReport),
+}
+
+/// Decides a user page fault at `addr`. `present` is the error code's P bit:
+/// true when the page was mapped and the fault is a protection violation.
+/// Pure: looks at `regions` only and changes nothing.
+pub fn resolve_fault(regions: &RegionSet, addr: u64, access: Access, present: bool) -> FaultAction {
+    let kill = |why| FaultAction::Kill(FaultReport { addr, access, why });
+    let Some(region) = regions.find(addr).filter(|_| is_user(addr)) else {
+        return kill(Why::NotMapped);
+    };
+    if region.kind == RegionKind::Guard {
+        return kill(Why::GuardPage);
+    }
+    // Decide on the rights the hardware will enforce once the page is mapped
+    // (write or exec imply read on x86_64), so that the first touch and every
+    // later touch agree.
+    let prot = region.prot.effective();
+    match access {
+        Access::Write if !prot.writable() => {
+            return kill(if prot.readable() {
+                Why::ReadOnly
+            } else {
+                Why::NoAccess
+            });
+        }
+        Access::Read if !prot.readable() => return kill(Why::NoAccess),
+        Access::Exec if !prot.executable() => return kill(Why::NoExec),
+        _ => {}
+    }
+    if present {
+        // The region allows the access but the page-table entry did not.
+        // Copy-on-write hook: once fork shares pages read-only, a Write here
+        // on a writable region becomes "copy the frame and remap it rw"
+        // (a new FaultAction). Until then, report what the entry implies.
+        return kill(match access {
+            Access::Write => Why::ReadOnly,
+            Access::Exec => Why::NoExec,
+            Access::Read => Why::NoAccess,
+        });
+    }
+    FaultAction::MapZeroed {
+        page: page_down(addr),
+        prot: region.prot,
+    }
+}
+
+/// Decodes an x86_64 page-fault error code into the access and the P bit
+/// (bit 0 present, bit 1 write, bit 4 instruction fetch), as `resolve_fault` takes them.
+pub fn decode_error_code(code: u64) -> (Access, bool) {
+    let present = code & 1 != 0;
+    let access = if code & (1 << 4) != 0 {
+        Access::Exec
+    } else if code & (1 << 1) != 0 {
+        Access::Write
+    } else {
+        Access::Read
+    };
+    (access, present)
+}
+
+#[cfg(test)]
+mod tests;
