@@ -31,12 +31,14 @@ extern crate alloc;
 extern crate std;
 
 pub mod addr;
+pub mod brk;
 pub mod fault;
 pub mod layout;
 pub mod prot;
 pub mod region;
 
 pub use addr::{PAGE_SIZE, is_page_aligned, page_down, page_up};
+pub use brk::{Break, SbrkPlan};
 pub use fault::{Access, FaultAction, FaultReport, Why, decode_error_code, resolve_fault};
 pub use prot::Prot;
 pub use region::{Overlap, Region, RegionKind, RegionSet, fresh_task_regions};
