@@ -1,1 +1,3 @@
-fn main() { println!("runner"); }
+fn main() {
+    println!("runner");
+}

@@ -1,1 +1,230 @@
+//! The app API: everything an app may ask of lazuli — what xv6's `user.h` was.
+//!
+//! Apps are async Rust functions linked into the kernel image. They see this crate and
+//! nothing else of the kernel: the kernel installs an implementation of [`Kernel`] at
+//! boot, and the free functions here forward to it. Contracts: CONTRACTS.md section 4.
+//!
+//! Printing formats into a heap string *before* the kernel's console lock is taken, so
+//! an app that prints a value read from its own (possibly not yet present) memory
+//! faults with no kernel lock held.
 #![no_std]
+#![forbid(unsafe_code)]
+
+extern crate alloc;
+
+use alloc::{boxed::Box, string::String, vec::Vec};
+use core::{
+    future::Future,
+    pin::Pin,
+    task::{Context, Poll},
+};
+
+/// A boxed task future, as the kernel stores it. Single CPU: not `Send`.
+pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + 'static>>;
+
+/// A task's id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Pid(pub u64);
+
+impl core::fmt::Display for Pid {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// How a task ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ExitStatus {
+    /// The task's future returned this code.
+    Exited(i32),
+    /// The kernel killed the task; the reason reads like
+    /// `page fault at 0x40000000 (write, not mapped)`.
+    Killed(String),
+}
+
+/// Why `wait` could not wait.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WaitError {
+    /// The pid is not a child of the caller (or was already waited for).
+    NotChild,
+}
+
+/// Why `fork` made no child.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ForkError {
+    /// Not enough free frames to copy the caller's present pages.
+    NoMemory,
+}
+
+/// One line of `ps`.
+#[derive(Clone, Debug)]
+pub struct TaskInfo {
+    pub pid: Pid,
+    pub name: String,
+    pub numvp: usize,
+    pub numpp: usize,
+}
+
+/// What the kernel provides. Implemented once, by the kernel; apps use the free
+/// functions below instead.
+pub trait Kernel: Sync {
+    fn mmap(&self, nbytes: isize) -> usize;
+    fn sbrk(&self, delta: isize) -> usize;
+    fn numvp(&self) -> usize;
+    fn numpp(&self) -> usize;
+    fn getptsize(&self) -> usize;
+    fn free_frames(&self) -> usize;
+    fn total_frames(&self) -> usize;
+    fn getpid(&self) -> Pid;
+    fn spawn(&self, name: &str, task: BoxFuture<i32>) -> Pid;
+    fn fork(&self, child: BoxFuture<i32>) -> Result<Pid, ForkError>;
+    fn wait(&self, pid: Pid) -> BoxFuture<Result<ExitStatus, WaitError>>;
+    fn sleep(&self, ms: u64) -> BoxFuture<()>;
+    fn uptime_ms(&self) -> u64;
+    fn read_byte(&self) -> BoxFuture<u8>;
+    fn print(&self, text: &str);
+    fn tasks(&self) -> Vec<TaskInfo>;
+    fn poweroff(&self, success: bool) -> !;
+}
+
+static KERNEL: spin::Once<&'static dyn Kernel> = spin::Once::new();
+
+/// Installs the kernel's implementation. Called once at boot, before any app runs.
+pub fn install(kernel: &'static dyn Kernel) {
+    KERNEL.call_once(|| kernel);
+}
+
+fn kernel() -> &'static dyn Kernel {
+    *KERNEL
+        .get()
+        .expect("lazuli-api used before the kernel installed itself")
+}
+
+/// The seed call: reserve `nbytes` (> 0, a multiple of 4096) at the break, lazily.
+/// Returns the start, or 0 on any error. One such region per task.
+pub fn mmap(nbytes: isize) -> usize {
+    kernel().mmap(nbytes)
+}
+
+/// xv6 `sbrk`: moves the break by `delta`, backing new pages eagerly.
+/// Returns the old break, or `usize::MAX` on failure.
+pub fn sbrk(delta: isize) -> usize {
+    kernel().sbrk(delta)
+}
+
+/// Pages of this task's user part that are reserved (CONTRACTS.md section 5).
+pub fn numvp() -> usize {
+    kernel().numvp()
+}
+
+/// Present 4 KiB pages of this task's user part.
+pub fn numpp() -> usize {
+    kernel().numpp()
+}
+
+/// Page-table pages this task owns (its PML4 and the tables below it in the user part).
+pub fn getptsize() -> usize {
+    kernel().getptsize()
+}
+
+/// Free physical frames, machine-wide.
+pub fn free_frames() -> usize {
+    kernel().free_frames()
+}
+
+/// All physical frames the kernel manages.
+pub fn total_frames() -> usize {
+    kernel().total_frames()
+}
+
+/// This task's id.
+pub fn getpid() -> Pid {
+    kernel().getpid()
+}
+
+/// Starts `task` as a new task with a fresh address space (how the shell runs commands).
+pub fn spawn(name: &str, task: impl Future<Output = i32> + 'static) -> Pid {
+    kernel().spawn(name, Box::pin(task))
+}
+
+/// Forks: the child gets a copy of the caller's address space and runs `child`.
+pub fn fork(child: impl Future<Output = i32> + 'static) -> Result<Pid, ForkError> {
+    kernel().fork(Box::pin(child))
+}
+
+/// Waits for a child to end. Errors at once if `pid` is not the caller's child.
+pub fn wait(pid: Pid) -> BoxFuture<Result<ExitStatus, WaitError>> {
+    kernel().wait(pid)
+}
+
+/// Resolves after at least `ms` milliseconds.
+pub fn sleep(ms: u64) -> BoxFuture<()> {
+    kernel().sleep(ms)
+}
+
+/// Milliseconds since boot.
+pub fn uptime_ms() -> u64 {
+    kernel().uptime_ms()
+}
+
+/// The next byte of console input (keyboard and serial share one stream).
+pub fn read_byte() -> BoxFuture<u8> {
+    kernel().read_byte()
+}
+
+/// Prints text to the console (framebuffer and serial).
+pub fn print_str(text: &str) {
+    kernel().print(text)
+}
+
+/// Powers the machine off; `success` becomes QEMU's exit status.
+pub fn poweroff(success: bool) -> ! {
+    kernel().poweroff(success)
+}
+
+/// Live tasks, for `ps`.
+pub fn tasks() -> Vec<TaskInfo> {
+    kernel().tasks()
+}
+
+/// Gives other tasks a turn: pending once, then ready.
+pub fn yield_now() -> YieldNow {
+    YieldNow { yielded: false }
+}
+
+/// The future returned by [`yield_now`].
+pub struct YieldNow {
+    yielded: bool,
+}
+
+impl Future for YieldNow {
+    type Output = ();
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.yielded {
+            return Poll::Ready(());
+        }
+        self.yielded = true;
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}
+
+#[doc(hidden)]
+pub fn _print(args: core::fmt::Arguments) {
+    // Format first (may read app memory and fault), then hand the text over.
+    let text = alloc::fmt::format(args);
+    print_str(&text);
+}
+
+/// Prints to the console.
+#[macro_export]
+macro_rules! print {
+    ($($arg:tt)*) => ($crate::_print(format_args!($($arg)*)));
+}
+
+/// Prints to the console, with a newline.
+#[macro_export]
+macro_rules! println {
+    () => ($crate::print!("\n"));
+    ($($arg:tt)*) => ($crate::_print(format_args!("{}\n", format_args!($($arg)*))));
+}

@@ -1,19 +1,26 @@
+//! The lazuli kernel: boot, then run the shell.
 #![no_std]
 #![no_main]
 
 use bootloader_api::{BootInfo, entry_point};
+use lazuli_kernel::{kprintln, mem::frame, task};
 
-entry_point!(kmain);
+entry_point!(kmain, config = &lazuli_kernel::BOOTLOADER_CONFIG);
 
-fn kmain(_boot: &'static mut BootInfo) -> ! {
-    lazuli_kernel::serial::init();
-    lazuli_kernel::serial::write_str("hello from lazuli\n");
-    // SAFETY: isa-debug-exit
-    unsafe { x86_64::instructions::port::Port::<u32>::new(0xf4).write(0x10) };
-    loop {}
+fn kmain(boot: &'static mut BootInfo) -> ! {
+    lazuli_kernel::init(boot);
+    kprintln!(
+        "lazuli {} — {} MiB free; type help",
+        env!("CARGO_PKG_VERSION"),
+        frame::free_frames() / 256
+    );
+    task::spawn(
+        "sh",
+        None,
+        alloc::boxed::Box::pin(lazuli_apps::shell::main()),
+    );
+    task::executor::run_until(|| false);
+    unreachable!()
 }
 
-#[panic_handler]
-fn panic(_: &core::panic::PanicInfo) -> ! {
-    loop {}
-}
+extern crate alloc;

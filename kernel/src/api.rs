@@ -1,0 +1,68 @@
+//! The kernel's side of the app API: `lazuli_api::Kernel`, implemented by forwarding
+//! to the subsystems. Apps reach the kernel only through this.
+use crate::{arch, console, input, mem::frame, task, time, vm};
+use alloc::boxed::Box;
+use lazuli_api::{BoxFuture, ExitStatus, ForkError, Kernel, Pid, TaskInfo, WaitError};
+
+struct Api;
+
+impl Kernel for Api {
+    fn mmap(&self, nbytes: isize) -> usize {
+        vm::calls::mmap(nbytes)
+    }
+    fn sbrk(&self, delta: isize) -> usize {
+        vm::calls::sbrk(delta)
+    }
+    fn numvp(&self) -> usize {
+        vm::calls::numvp()
+    }
+    fn numpp(&self) -> usize {
+        vm::calls::numpp()
+    }
+    fn getptsize(&self) -> usize {
+        vm::calls::getptsize()
+    }
+    fn free_frames(&self) -> usize {
+        frame::free_frames()
+    }
+    fn total_frames(&self) -> usize {
+        frame::total_frames()
+    }
+    fn getpid(&self) -> Pid {
+        task::current().unwrap_or(Pid(0))
+    }
+    fn spawn(&self, name: &str, future: BoxFuture<i32>) -> Pid {
+        task::spawn(name, task::current(), future)
+    }
+    fn fork(&self, _child: BoxFuture<i32>) -> Result<Pid, ForkError> {
+        Err(ForkError::NoMemory)
+    }
+    fn wait(&self, pid: Pid) -> BoxFuture<Result<ExitStatus, WaitError>> {
+        task::sched::wait(task::current(), pid)
+    }
+    fn sleep(&self, ms: u64) -> BoxFuture<()> {
+        Box::pin(time::sleep(ms))
+    }
+    fn uptime_ms(&self) -> u64 {
+        time::uptime_ms()
+    }
+    fn read_byte(&self) -> BoxFuture<u8> {
+        Box::pin(input::read_byte())
+    }
+    fn print(&self, text: &str) {
+        console::write_str(text);
+    }
+    fn tasks(&self) -> alloc::vec::Vec<TaskInfo> {
+        task::sched::tasks()
+    }
+    fn poweroff(&self, success: bool) -> ! {
+        arch::qemu::exit(success)
+    }
+}
+
+static API: Api = Api;
+
+/// Makes the kernel available to apps.
+pub fn install() {
+    lazuli_api::install(&API);
+}

@@ -1,0 +1,110 @@
+//! Foundation cases: exceptions, heap, frames, timer, input, executor.
+use crate::cases::{Body, Case, Outcome};
+use crate::{ensure, ensure_eq};
+use alloc::{boxed::Box, vec::Vec};
+use core::sync::atomic::Ordering;
+use lazuli_kernel::{arch::interrupts::BREAKPOINTS, input, mem::frame, mem::heap, time};
+
+pub static CASES: &[Case] = &[
+    Case {
+        name: "breakpoint_exception_returns",
+        body: Body::Inline(breakpoint_returns),
+    },
+    Case {
+        name: "heap_storm_frees_and_reuses_memory",
+        body: Body::Inline(heap_storm),
+    },
+    Case {
+        name: "frames_freed_bring_the_free_count_back",
+        body: Body::Inline(frames_round_trip),
+    },
+    Case {
+        name: "timer_interrupts_arrive",
+        body: Body::Inline(timer_ticks),
+    },
+    Case {
+        name: "sleep_resumes_after_its_deadline",
+        body: Body::Task(|| Box::pin(sleep_waits())),
+    },
+    Case {
+        name: "input_bytes_arrive_in_order",
+        body: Body::Task(|| Box::pin(input_in_order())),
+    },
+];
+
+fn breakpoint_returns() -> Outcome {
+    let before = BREAKPOINTS.load(Ordering::Relaxed);
+    x86_64::instructions::interrupts::int3();
+    ensure_eq!(
+        BREAKPOINTS.load(Ordering::Relaxed),
+        before + 1,
+        "int3 reached the handler once"
+    );
+    Ok(())
+}
+
+fn heap_storm() -> Outcome {
+    let baseline = heap::used();
+    // 4096 rounds of 16 KiB live at most 64 at a time: 64 MiB through a 16 MiB heap.
+    let mut live: Vec<Box<[u8]>> = Vec::new();
+    for round in 0..4096usize {
+        let size = 1024 + (round * 4099) % (15 * 1024);
+        live.push(alloc::vec![round as u8; size].into_boxed_slice());
+        if live.len() == 64 {
+            for (i, b) in live.iter().enumerate() {
+                ensure!(b.iter().all(|&x| x == b[0]), "allocation {i} corrupted");
+            }
+            live.clear();
+        }
+    }
+    drop(live);
+    ensure_eq!(heap::used(), baseline, "heap use back to where it started");
+    Ok(())
+}
+
+fn frames_round_trip() -> Outcome {
+    let before = frame::free_frames();
+    let mut frames = Vec::new();
+    for _ in 0..1000 {
+        frames.push(frame::allocate().ok_or("out of frames")?);
+    }
+    ensure_eq!(frame::free_frames(), before - 1000, "1000 frames taken");
+    let first = frames[999];
+    for f in frames.drain(..) {
+        frame::free(f);
+    }
+    ensure_eq!(frame::free_frames(), before, "all given back");
+    let again = frame::allocate().ok_or("out of frames")?;
+    ensure_eq!(again, first, "the last frame freed is the first reused");
+    frame::free(again);
+    Ok(())
+}
+
+fn timer_ticks() -> Outcome {
+    let start = time::ticks();
+    for _ in 0..5 {
+        x86_64::instructions::hlt(); // each timer interrupt ends one hlt
+    }
+    ensure!(time::ticks() > start, "ticks stayed at {start}");
+    Ok(())
+}
+
+async fn sleep_waits() -> Outcome {
+    let start = time::uptime_ms();
+    lazuli_api::sleep(30).await;
+    let slept = time::uptime_ms() - start;
+    ensure!(slept >= 30, "woke after {slept} ms");
+    Ok(())
+}
+
+async fn input_in_order() -> Outcome {
+    for b in *b"lazuli" {
+        input::push(b);
+    }
+    let mut got = Vec::new();
+    for _ in 0..6 {
+        got.push(lazuli_api::read_byte().await);
+    }
+    ensure_eq!(&got[..], b"lazuli", "bytes read back");
+    Ok(())
+}

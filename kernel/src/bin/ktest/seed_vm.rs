@@ -1,0 +1,1 @@
+pub static CASES: &[crate::cases::Case] = &[];

@@ -1,0 +1,57 @@
+//! The console: every line goes to serial and to the framebuffer. Also the `log`
+//! facade's sink and the kernel's `kprint!`/`kprintln!` macros.
+use core::fmt::{self, Write};
+
+/// Writes text to both consoles.
+pub fn write_str(s: &str) {
+    crate::serial::write_str(s);
+    crate::framebuffer::write_str(s);
+}
+
+struct Both;
+impl Write for Both {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        write_str(s);
+        Ok(())
+    }
+}
+
+#[doc(hidden)]
+pub fn _print(args: fmt::Arguments) {
+    let _ = Both.write_fmt(args);
+}
+
+/// Prints to serial and the framebuffer.
+#[macro_export]
+macro_rules! kprint {
+    ($($arg:tt)*) => ($crate::console::_print(format_args!($($arg)*)));
+}
+
+/// Prints to serial and the framebuffer, with a newline.
+#[macro_export]
+macro_rules! kprintln {
+    () => ($crate::kprint!("\n"));
+    ($($arg:tt)*) => ($crate::console::_print(format_args!("{}\n", format_args!($($arg)*))));
+}
+
+struct Logger;
+
+impl log::Log for Logger {
+    fn enabled(&self, _: &log::Metadata) -> bool {
+        true
+    }
+    fn log(&self, record: &log::Record) {
+        if self.enabled(record.metadata()) {
+            _print(format_args!("[{}] {}\n", record.level(), record.args()));
+        }
+    }
+    fn flush(&self) {}
+}
+
+static LOGGER: Logger = Logger;
+
+/// Routes the `log` facade to the console (level Info and up).
+pub fn init_log() {
+    let _ = log::set_logger(&LOGGER);
+    log::set_max_level(log::LevelFilter::Info);
+}

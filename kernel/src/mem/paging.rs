@@ -1,0 +1,213 @@
+//! Page tables: the kernel's own, and one per task.
+//!
+//! [`PageTables`] owns a task's PML4 and every table below it in the user part. It
+//! maps through the x86_64 crate's `OffsetPageTable` (tables reached through the
+//! physical-memory map) and walks its own tables to free ranges. It knows nothing of
+//! regions: what should be mapped is decided in `lazuli_vm`; this is the cache.
+use super::{frame, frame::TableFrames, phys_to_virt};
+use lazuli_vm::layout::USER_END;
+use spin::Once;
+use x86_64::{
+    PhysAddr, VirtAddr,
+    instructions::tlb,
+    registers::control::{Cr3, Cr3Flags},
+    structures::paging::{
+        Mapper, OffsetPageTable, Page, PageTable, PageTableFlags as Flags, PhysFrame, Size4KiB,
+        Translate, mapper::MapToError,
+    },
+};
+
+static KERNEL_ROOT: Once<PhysFrame> = Once::new();
+
+/// Records the boot PML4 (active now) as the kernel's own root.
+pub fn init() {
+    KERNEL_ROOT.call_once(|| Cr3::read().0);
+}
+
+fn kernel_root() -> PhysFrame {
+    *KERNEL_ROOT.get().expect("paging::init first")
+}
+
+/// The table stored in `frame`, through the physical-memory map.
+///
+/// # Safety
+/// `frame` must hold a page table that nothing else mutates during the borrow.
+unsafe fn table(frame: PhysFrame) -> &'static mut PageTable {
+    // SAFETY: per the contract; the physical-memory map covers every frame.
+    unsafe { &mut *phys_to_virt(frame.start_address()).as_mut_ptr::<PageTable>() }
+}
+
+/// Maps one kernel-half page in the kernel root (boot time only: see `mem`).
+pub fn map_kernel(addr: u64, frame: PhysFrame, flags: Flags) {
+    let root = kernel_root();
+    // SAFETY: at boot nothing else touches the kernel root; the offset is the
+    // bootloader's physical-memory map.
+    let mut mapper = unsafe { OffsetPageTable::new(table(root), phys_to_virt(PhysAddr::new(0))) };
+    let page = Page::<Size4KiB>::containing_address(VirtAddr::new(addr));
+    let mut tables = TableFrames { allocated: 0 };
+    // SAFETY: the page is in the kernel window reserved for this use; frame is fresh.
+    unsafe { mapper.map_to(page, frame, flags, &mut tables) }
+        .expect("kernel mapping")
+        .flush();
+}
+
+/// Switches to the kernel's own root (between tasks).
+pub fn activate_kernel() {
+    activate_root(kernel_root());
+}
+
+fn activate_root(root: PhysFrame) {
+    if Cr3::read().0 != root {
+        // SAFETY: every root we switch to maps the whole kernel half identically.
+        unsafe { Cr3::write(root, Cr3Flags::empty()) };
+    }
+}
+
+/// The kernel ran out of frames while mapping.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OutOfFrames;
+
+/// What freeing a range gave back.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Freed {
+    pub pages: usize,
+    pub tables: usize,
+}
+
+/// A task's page tables: the root and everything it owns below USER_END.
+pub struct PageTables {
+    root: PhysFrame,
+}
+
+impl PageTables {
+    /// A root whose user half is empty and whose kernel half is the kernel's.
+    pub fn new() -> Result<Self, OutOfFrames> {
+        let root = frame::allocate_zeroed().ok_or(OutOfFrames)?;
+        // SAFETY: `root` is fresh; the kernel root is only read.
+        let (new, kernel) = unsafe { (table(root), table(kernel_root())) };
+        for i in 256..512 {
+            new[i] = kernel[i].clone();
+        }
+        Ok(Self { root })
+    }
+
+    /// Makes this the active address space (CR3), unless it already is.
+    pub fn activate(&self) {
+        activate_root(self.root);
+    }
+
+    fn is_active(&self) -> bool {
+        Cr3::read().0 == self.root
+    }
+
+    fn mapper(&mut self) -> OffsetPageTable<'_> {
+        // SAFETY: `&mut self` owns the tables; the offset is the physical-memory map.
+        unsafe { OffsetPageTable::new(table(self.root), phys_to_virt(PhysAddr::new(0))) }
+    }
+
+    /// Maps `frame` at `page` with `flags`, creating tables on the way; adds the
+    /// number of page-table pages the walk created to `tables_created` (also when
+    /// it then fails for want of a frame: those tables stay, empty, and are counted).
+    pub fn map(
+        &mut self,
+        page: u64,
+        frame: PhysFrame,
+        flags: Flags,
+        tables_created: &mut usize,
+    ) -> Result<(), OutOfFrames> {
+        let page = Page::<Size4KiB>::containing_address(VirtAddr::new(page));
+        let parents = Flags::PRESENT | Flags::WRITABLE;
+        let mut tables = TableFrames { allocated: 0 };
+        // SAFETY: the page is in the user part (which only this struct maps) and was
+        // not present (callers map only after a not-present fault or a fresh plan).
+        let result = unsafe {
+            self.mapper()
+                .map_to_with_table_flags(page, frame, flags, parents, &mut tables)
+        };
+        *tables_created += tables.allocated;
+        match result {
+            Ok(flush) => {
+                flush.flush();
+                Ok(())
+            }
+            Err(MapToError::FrameAllocationFailed) => Err(OutOfFrames),
+            Err(e) => panic!("mapping {:#x}: {e:?}", page.start_address().as_u64()),
+        }
+    }
+
+    /// The frame mapped at `page`, if present.
+    pub fn translate(&mut self, page: u64) -> Option<PhysFrame> {
+        self.mapper()
+            .translate_addr(VirtAddr::new(page))
+            .map(PhysFrame::containing_address)
+    }
+
+    /// Unmaps and frees every present page in [start, end), then every table that
+    /// became empty. The root is kept.
+    pub fn free_range(&mut self, start: u64, end: u64) -> Freed {
+        let mut freed = Freed::default();
+        let flush = self.is_active();
+        // SAFETY: `&mut self` owns the root and the user-part tables below it.
+        unsafe {
+            free_level(
+                table(self.root),
+                4,
+                0,
+                start,
+                end.min(USER_END),
+                flush,
+                &mut freed,
+            )
+        };
+        freed
+    }
+}
+
+impl Drop for PageTables {
+    /// Frees everything: the user part's pages and tables, then the root. The caller
+    /// must not have this root active (it switches to the kernel's first).
+    fn drop(&mut self) {
+        assert!(!self.is_active(), "dropping the active address space");
+        self.free_range(0, USER_END);
+        frame::free(self.root);
+    }
+}
+
+/// Frees leaves in [start, end) below `t` (a table at `level`, 4 = PML4, whose first
+/// entry maps `base`). Returns whether `t` is now empty.
+///
+/// # Safety
+/// `t` and every table below it must belong to the caller's address space.
+unsafe fn free_level(
+    t: &mut PageTable,
+    level: u32,
+    base: u64,
+    start: u64,
+    end: u64,
+    flush: bool,
+    freed: &mut Freed,
+) -> bool {
+    let span = 1u64 << (12 + 9 * (level - 1));
+    let entries = if level == 4 { 256 } else { 512 }; // never the kernel half
+    for (i, entry) in t.iter_mut().enumerate().take(entries) {
+        let lo = base + i as u64 * span;
+        if entry.is_unused() || lo + span <= start || lo >= end {
+            continue;
+        }
+        let child = entry.frame().expect("4 KiB pages only");
+        if level == 1 {
+            frame::free(child);
+            entry.set_unused();
+            freed.pages += 1;
+            if flush {
+                tlb::flush(VirtAddr::new(lo));
+            }
+            // SAFETY: (recursion) the child table is ours, per the contract.
+        } else if unsafe { free_level(table(child), level - 1, lo, start, end, flush, freed) } {
+            entry.set_unused();
+            frame::free(child);
+            freed.tables += 1;
+        }
+    }
+    t.iter().take(entries).all(|e| e.is_unused())
+}

@@ -1,0 +1,195 @@
+//! The task table: live tasks, finished ones waiting to be reaped, and who waits on
+//! whom. Shared by the executor and the API calls (`spawn`, `wait`, `getpid`).
+use crate::vm::{active, space::AddressSpace};
+use alloc::{
+    collections::{BTreeMap, VecDeque},
+    string::{String, ToString},
+    vec::Vec,
+};
+use core::{
+    future::Future,
+    pin::Pin,
+    sync::atomic::{AtomicU64, Ordering},
+    task::{Context, Poll, Waker},
+};
+use lazuli_api::{BoxFuture, ExitStatus, Pid, TaskInfo, WaitError};
+use spin::Mutex;
+
+/// A task's future. lazuli runs on one CPU, so futures never move between CPUs;
+/// apps may hold `!Send` things (raw pointers into their memory) across `.await`.
+pub struct TaskFuture(pub BoxFuture<i32>);
+
+// SAFETY: single CPU — a TaskFuture is created, polled and dropped on the same CPU,
+// and only inside the executor or API calls made from a task, never from interrupts.
+unsafe impl Send for TaskFuture {}
+
+pub struct Task {
+    pub name: String,
+    pub parent: Option<Pid>,
+    /// None while the executor is polling it.
+    pub future: Option<TaskFuture>,
+    /// None while it is the active address space.
+    pub space: Option<AddressSpace>,
+}
+
+struct Zombie {
+    parent: Option<Pid>,
+    status: ExitStatus,
+}
+
+pub struct Scheduler {
+    pub tasks: BTreeMap<Pid, Task>,
+    zombies: BTreeMap<Pid, Zombie>,
+    waiters: BTreeMap<Pid, Waker>,
+    next_pid: u64,
+}
+
+pub static SCHED: Mutex<Scheduler> = Mutex::new(Scheduler {
+    tasks: BTreeMap::new(),
+    zombies: BTreeMap::new(),
+    waiters: BTreeMap::new(),
+    next_pid: 1,
+});
+
+/// Pids whose wakers fired. Wakers run in task or executor context only.
+pub static READY: Mutex<VecDeque<Pid>> = Mutex::new(VecDeque::new());
+
+static CURRENT: AtomicU64 = AtomicU64::new(0);
+
+/// The task being polled, if any.
+pub fn current() -> Option<Pid> {
+    match CURRENT.load(Ordering::Relaxed) {
+        0 => None,
+        pid => Some(Pid(pid)),
+    }
+}
+
+pub(super) fn set_current(pid: Option<Pid>) {
+    CURRENT.store(pid.map_or(0, |p| p.0), Ordering::Relaxed);
+}
+
+impl Scheduler {
+    fn new_pid(&mut self) -> Pid {
+        let pid = Pid(self.next_pid);
+        self.next_pid += 1;
+        pid
+    }
+
+    /// Adds a task that owns `space` and is ready to run.
+    pub fn add(
+        &mut self,
+        name: &str,
+        parent: Option<Pid>,
+        space: AddressSpace,
+        future: BoxFuture<i32>,
+    ) -> Pid {
+        let pid = self.new_pid();
+        let task = Task {
+            name: name.to_string(),
+            parent,
+            future: Some(TaskFuture(future)),
+            space: Some(space),
+        };
+        self.tasks.insert(pid, task);
+        READY.lock().push_back(pid);
+        pid
+    }
+
+    /// Records that `pid` ended: reaps its own unwaited children, tells its waiter.
+    pub fn finish(&mut self, pid: Pid, status: ExitStatus) {
+        let Some(task) = self.tasks.remove(&pid) else {
+            return;
+        };
+        self.zombies.retain(|_, z| z.parent != Some(pid));
+        for t in self.tasks.values_mut().filter(|t| t.parent == Some(pid)) {
+            t.parent = None;
+        }
+        if task.parent.is_some() {
+            self.zombies.insert(
+                pid,
+                Zombie {
+                    parent: task.parent,
+                    status,
+                },
+            );
+        }
+        if let Some(waker) = self.waiters.remove(&pid) {
+            waker.wake();
+        }
+    }
+}
+
+/// Starts a task with a fresh address space. If there is no frame for its page
+/// table, the task exists only as already killed (its waiter learns why).
+pub fn spawn(name: &str, parent: Option<Pid>, future: BoxFuture<i32>) -> Pid {
+    let mut sched = SCHED.lock();
+    match AddressSpace::new() {
+        Ok(space) => sched.add(name, parent, space, future),
+        Err(_) => {
+            let pid = sched.new_pid();
+            let status = ExitStatus::Killed("out of memory".to_string());
+            sched.zombies.insert(pid, Zombie { parent, status });
+            pid
+        }
+    }
+}
+
+/// Waits for `child` of `parent` to end.
+pub fn wait(parent: Option<Pid>, child: Pid) -> BoxFuture<Result<ExitStatus, WaitError>> {
+    alloc::boxed::Box::pin(WaitFor { parent, child })
+}
+
+struct WaitFor {
+    parent: Option<Pid>,
+    child: Pid,
+}
+
+impl Future for WaitFor {
+    type Output = Result<ExitStatus, WaitError>;
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut sched = SCHED.lock();
+        if sched
+            .zombies
+            .get(&self.child)
+            .is_some_and(|z| z.parent == self.parent)
+        {
+            let zombie = sched.zombies.remove(&self.child).expect("just seen");
+            return Poll::Ready(Ok(zombie.status));
+        }
+        if self.parent.is_some()
+            && sched
+                .tasks
+                .get(&self.child)
+                .is_some_and(|t| t.parent == self.parent)
+        {
+            sched.waiters.insert(self.child, cx.waker().clone());
+            return Poll::Pending;
+        }
+        Poll::Ready(Err(WaitError::NotChild))
+    }
+}
+
+/// Live tasks with their counters (`ps`).
+pub fn tasks() -> Vec<TaskInfo> {
+    let me = current();
+    let sched = SCHED.lock();
+    sched
+        .tasks
+        .iter()
+        .map(|(&pid, t)| {
+            let (numvp, numpp) = match &t.space {
+                Some(s) => (s.numvp(), s.numpp()),
+                None if Some(pid) == me => {
+                    active::with(|s| (s.numvp(), s.numpp())).unwrap_or((0, 0))
+                }
+                None => (0, 0),
+            };
+            TaskInfo {
+                pid,
+                name: t.name.clone(),
+                numvp,
+                numpp,
+            }
+        })
+        .collect()
+}

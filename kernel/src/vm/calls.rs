@@ -1,0 +1,45 @@
+//! The VM system calls, on the active (calling task's) address space. Arguments are
+//! checked by the pure policy (`lazuli_vm::Break`) before anything is touched.
+use super::active;
+
+/// The seed `mmap`: the start of a new lazily backed region, or 0.
+pub fn mmap(nbytes: isize) -> usize {
+    active::with(|space| {
+        let region = space.brk.mmap(&mut space.regions, nbytes)?;
+        Some(region.start as usize)
+    })
+    .flatten()
+    .unwrap_or(0)
+}
+
+/// xv6 `sbrk`: the old break, or `usize::MAX` (nothing changed) on failure.
+pub fn sbrk(delta: isize) -> usize {
+    active::with(|space| {
+        let plan = space.brk.plan_sbrk(&space.regions, delta)?;
+        let mut page = plan.map.start;
+        while page < plan.map.end {
+            if space.map_zeroed(page, lazuli_vm::Prot::RW).is_err() {
+                space.unmap(plan.map.start, page);
+                return None;
+            }
+            page += lazuli_vm::PAGE_SIZE;
+        }
+        space.unmap(plan.unmap.start, plan.unmap.end);
+        space.brk.commit_sbrk(&mut space.regions, &plan);
+        Some(plan.old_brk as usize)
+    })
+    .flatten()
+    .unwrap_or(usize::MAX)
+}
+
+pub fn numvp() -> usize {
+    active::with(|s| s.numvp()).unwrap_or(0)
+}
+
+pub fn numpp() -> usize {
+    active::with(|s| s.numpp()).unwrap_or(0)
+}
+
+pub fn getptsize() -> usize {
+    active::with(|s| s.getptsize()).unwrap_or(0)
+}

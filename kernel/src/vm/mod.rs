@@ -1,0 +1,14 @@
+//! The kernel side of virtual memory: address spaces and the fault path's last hop.
+//!
+//! The policy (regions, the seed's break, the fault decision) is pure and lives in the
+//! `lazuli_vm` crate; this module applies its answers to real frames and page tables.
+//!
+//! - `space`  — `AddressSpace`: page tables + region set + break + counters
+//! - `active` — the address space of the task being polled (the one in CR3)
+//! - `fault`  — decide with `lazuli_vm::resolve_fault`, then map a zeroed frame or kill
+//! - `calls`  — the VM system calls (`mmap`, `sbrk`, counters) on the active space
+
+pub mod active;
+pub mod calls;
+pub mod fault;
+pub mod space;
