@@ -8,7 +8,7 @@
 //! an app that prints a value read from its own (possibly not yet present) memory
 //! faults with no kernel lock held.
 #![no_std]
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 
 extern crate alloc;
 
@@ -18,6 +18,8 @@ use core::{
     pin::Pin,
     task::{Context, Poll},
 };
+
+pub mod user;
 
 /// A boxed task future, as the kernel stores it. Single CPU: not `Send`.
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + 'static>>;

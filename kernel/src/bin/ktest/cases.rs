@@ -25,12 +25,13 @@ pub struct Case {
 static VERDICT: Mutex<Option<Outcome>> = Mutex::new(None);
 
 fn all() -> impl Iterator<Item = &'static Case> {
-    base::CASES.iter().chain(seed_vm::CASES.iter())
+    base::CASES.iter().chain(seed_vm::CASES)
 }
 
 /// Runs every case; returns how many failed.
 pub async fn run_all() -> usize {
     let (mut passed, mut failed) = (0, 0);
+    let boot_frames = lazuli_api::free_frames();
     for case in all() {
         let outcome = match &case.body {
             Body::Inline(f) => f(),
@@ -46,6 +47,17 @@ pub async fn run_all() -> usize {
                 kprintln!("test {} ... FAILED: {}", case.name, why);
             }
         }
+    }
+    // Every case task has ended: their frames and page tables must all be back.
+    let now = lazuli_api::free_frames();
+    if now == boot_frames {
+        passed += 1;
+        kprintln!("test free_frames_return_to_the_boot_value ... ok");
+    } else {
+        failed += 1;
+        kprintln!(
+            "test free_frames_return_to_the_boot_value ... FAILED: {boot_frames} before, {now} after"
+        );
     }
     kprintln!("ktest: {passed} passed, {failed} failed");
     failed
