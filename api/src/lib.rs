@@ -83,6 +83,7 @@ pub trait Kernel: Sync {
     fn wait(&self, pid: Pid) -> BoxFuture<Result<ExitStatus, WaitError>>;
     fn sleep(&self, ms: u64) -> BoxFuture<()>;
     fn uptime_ms(&self) -> u64;
+    fn timestamp(&self) -> u64;
     fn read_byte(&self) -> BoxFuture<u8>;
     fn print(&self, text: &str);
     fn tasks(&self) -> Vec<TaskInfo>;
@@ -167,6 +168,11 @@ pub fn sleep(ms: u64) -> BoxFuture<()> {
 /// Milliseconds since boot.
 pub fn uptime_ms() -> u64 {
     kernel().uptime_ms()
+}
+
+/// A serialised TSC reading (`lfence; rdtsc`), for measuring in ticks.
+pub fn timestamp() -> u64 {
+    kernel().timestamp()
 }
 
 /// The next byte of console input (keyboard and serial share one stream).

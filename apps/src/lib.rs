@@ -5,6 +5,7 @@
 
 extern crate alloc;
 
+pub mod bench;
 pub mod hello;
 pub mod shell;
 
@@ -21,11 +22,18 @@ pub struct App {
 }
 
 /// Every app, in `help` order.
-pub static APPS: &[App] = &[App {
-    name: "hello",
-    help: "print a greeting from a fresh task",
-    main: |_| alloc::boxed::Box::pin(hello::main()),
-}];
+pub static APPS: &[App] = &[
+    App {
+        name: "hello",
+        help: "print a greeting from a fresh task",
+        main: |_| alloc::boxed::Box::pin(hello::main()),
+    },
+    App {
+        name: "bench",
+        help: "measure the fault path in TSC ticks (bench [short])",
+        main: |args| alloc::boxed::Box::pin(bench::main(args)),
+    },
+];
 
 /// The app called `name`.
 pub fn find(name: &str) -> Option<&'static App> {

@@ -46,6 +46,9 @@ impl Kernel for Api {
     fn uptime_ms(&self) -> u64 {
         time::uptime_ms()
     }
+    fn timestamp(&self) -> u64 {
+        arch::cpu::rdtsc()
+    }
     fn read_byte(&self) -> BoxFuture<u8> {
         Box::pin(input::read_byte())
     }

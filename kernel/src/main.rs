@@ -10,7 +10,7 @@ entry_point!(kmain, config = &lazuli_kernel::BOOTLOADER_CONFIG);
 fn kmain(boot: &'static mut BootInfo) -> ! {
     lazuli_kernel::init(boot);
     kprintln!(
-        "lazuli {} — {} MiB free; type help",
+        "lazuli {} - {} MiB free; type help",
         env!("CARGO_PKG_VERSION"),
         frame::free_frames() / 256
     );
