@@ -72,7 +72,7 @@ fn panic(info: &core::panic::PanicInfo) -> ! {
         None => write!(line, "KERNEL PANIC: {}\n", info.message()),
     };
     serial::write_str_panicking(line.as_str());
-    framebuffer::write_str(line.as_str());
+    framebuffer::write_panic(format_args!("{}", line.as_str()));
     arch::qemu::exit(false)
 }
 
