@@ -18,7 +18,10 @@ pub async fn main(args: String) -> i32 {
         println!("bench: mmap({}) failed", n * PAGE);
         return 1;
     }
-    report("first_touch", sample(n, |i| user::store(base + i * PAGE, 1)));
+    report(
+        "first_touch",
+        sample(n, |i| user::store(base + i * PAGE, 1)),
+    );
     report("retouch", sample(n, |i| user::store(base + i * PAGE, 2)));
     0
 }
@@ -61,5 +64,10 @@ impl Samples {
 }
 
 fn report(name: &str, s: Samples) {
-    println!("bench {name}: median={} p99={} n={}", s.median(), s.p99(), s.0.len());
+    println!(
+        "bench {name}: median={} p99={} n={}",
+        s.median(),
+        s.p99(),
+        s.0.len()
+    );
 }

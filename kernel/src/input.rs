@@ -44,10 +44,10 @@ pub fn pending() -> bool {
 
 /// Wakes the task waiting for input, if bytes arrived. Executor context only.
 pub fn wake_reader() {
-    if pending() {
-        if let Some(waker) = READER.lock().take() {
-            waker.wake();
-        }
+    if pending()
+        && let Some(waker) = READER.lock().take()
+    {
+        waker.wake();
     }
 }
 

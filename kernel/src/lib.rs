@@ -64,13 +64,14 @@ fn panic(info: &core::panic::PanicInfo) -> ! {
     let _ = match info.location() {
         Some(at) => write!(
             line,
-            "KERNEL PANIC: {} at {}:{}\n",
+            "KERNEL PANIC: {} at {}:{}",
             info.message(),
             at.file(),
             at.line()
         ),
-        None => write!(line, "KERNEL PANIC: {}\n", info.message()),
+        None => write!(line, "KERNEL PANIC: {}", info.message()),
     };
+    let _ = line.write_str("\n");
     serial::write_str_panicking(line.as_str());
     framebuffer::write_panic(format_args!("{}", line.as_str()));
     arch::qemu::exit(false)

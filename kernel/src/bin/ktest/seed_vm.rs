@@ -68,7 +68,7 @@ async fn mmap_once() -> Outcome {
     let brk = sbrk(0);
     let a = mmap(4096);
     ensure_eq!(a, brk, "mmap(4096) starts at the old break");
-    ensure!(a % PAGE == 0, "{a:#x} is page aligned");
+    ensure!(a.is_multiple_of(PAGE), "{a:#x} is page aligned");
     ensure_eq!(sbrk(0), brk + PAGE, "the break moved past the region");
     ensure_eq!(mmap(4096), 0, "a second mmap");
     Ok(())
@@ -212,9 +212,8 @@ async fn kill_below_start() -> Outcome {
     let body = async move {
         let a = mmap(PAGE as isize);
         user::store(a, 1);
-        user::load(a - 1)
-    }
-    .await_as_code();
+        i32::from(user::load(a - 1))
+    };
     expect_kill(body, format!("page fault at {below:#x} (read, not mapped)")).await
 }
 
@@ -264,14 +263,4 @@ async fn kill_oom() -> Outcome {
     }
     ensure_eq!(free_frames(), frames, "every frame came back");
     Ok(())
-}
-
-/// Turns a future of a byte into a future of an exit code (for kill bodies).
-trait AwaitAsCode {
-    fn await_as_code(self) -> impl core::future::Future<Output = i32> + 'static;
-}
-impl<F: core::future::Future<Output = u8> + 'static> AwaitAsCode for F {
-    fn await_as_code(self) -> impl core::future::Future<Output = i32> + 'static {
-        async move { i32::from(self.await) }
-    }
 }
