@@ -56,6 +56,8 @@ pub enum WaitError {
 pub enum ForkError {
     /// Not enough free frames to copy the caller's present pages.
     NoMemory,
+    /// Called outside any task (kernel start-up code).
+    NotInTask,
 }
 
 /// One line of `ps`.

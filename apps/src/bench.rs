@@ -5,7 +5,7 @@
 //! included (the calibration line says how much that is). `bench short` takes fewer
 //! samples (CI proves the bench runs; figures come from the full run).
 use alloc::{string::String, vec::Vec};
-use lazuli_api::{mmap, println, timestamp, uptime_ms, user};
+use lazuli_api::{ExitStatus, fork, mmap, println, spawn, timestamp, uptime_ms, user, wait};
 
 const PAGE: usize = 4096;
 
@@ -23,6 +23,45 @@ pub async fn main(args: String) -> i32 {
         sample(n, |i| user::store(base + i * PAGE, 1)),
     );
     report("retouch", sample(n, |i| user::store(base + i * PAGE, 2)));
+    // fork figures, each in a fresh task with its own region (one mmap per task).
+    let forks = if n > 256 { 64 } else { 8 };
+    let figures: [(&'static str, usize, usize); 2] =
+        [("fork_present_3", 3 * PAGE, 3), ("fork_sparse", 1 << 30, 3)];
+    for (name, len, touched) in figures {
+        let pid = spawn("bench", fork_figure(name, len, touched, forks));
+        if wait(pid).await != Ok(ExitStatus::Exited(0)) {
+            println!("bench: {name} failed");
+            return 1;
+        }
+    }
+    0
+}
+
+/// Times `fork` of a task whose `len`-byte region has `touched` present pages
+/// spread over it (the child exits at once; it is waited outside the timing).
+async fn fork_figure(name: &'static str, len: usize, touched: usize, n: usize) -> i32 {
+    let base = mmap(len as isize);
+    if base == 0 {
+        return 1;
+    }
+    let stride = len / touched;
+    for i in 0..touched {
+        user::store(base + i * stride, 1);
+    }
+    let mut ticks = Vec::with_capacity(n);
+    for _ in 0..n {
+        let t0 = timestamp();
+        let child = fork(async { 0 });
+        ticks.push(timestamp() - t0);
+        match child {
+            Ok(pid) => {
+                let _ = wait(pid).await;
+            }
+            Err(_) => return 1,
+        }
+    }
+    ticks.sort_unstable();
+    report(name, Samples(ticks));
     0
 }
 

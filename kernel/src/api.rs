@@ -34,8 +34,8 @@ impl Kernel for Api {
     fn spawn(&self, name: &str, future: BoxFuture<i32>) -> Pid {
         task::spawn(name, task::current(), future)
     }
-    fn fork(&self, _child: BoxFuture<i32>) -> Result<Pid, ForkError> {
-        Err(ForkError::NoMemory)
+    fn fork(&self, child: BoxFuture<i32>) -> Result<Pid, ForkError> {
+        task::sched::fork(child)
     }
     fn wait(&self, pid: Pid) -> BoxFuture<Result<ExitStatus, WaitError>> {
         task::sched::wait(task::current(), pid)

@@ -138,6 +138,23 @@ pub fn zero(frame: PhysFrame) {
     }
 }
 
+/// Copies the 4 KiB of `src` into `dst` with `rep movsq`.
+pub fn copy(src: PhysFrame, dst: PhysFrame) {
+    let from = phys_to_virt(src.start_address()).as_ptr::<u64>();
+    let to = phys_to_virt(dst.start_address()).as_mut_ptr::<u64>();
+    // SAFETY: both frames are mapped by the physical-memory map and are distinct
+    // (dst was just allocated to the caller); 512 quadwords is one frame.
+    unsafe {
+        core::arch::asm!(
+            "rep movsq",
+            inout("rcx") 512usize => _,
+            inout("rsi") from => _,
+            inout("rdi") to => _,
+            options(nostack, preserves_flags)
+        );
+    }
+}
+
 /// Adapter for the x86_64 crate's mapper, which allocates page-table frames (and
 /// zeroes them itself). Counts what it hands out so callers can keep getptsize exact.
 pub struct TableFrames {

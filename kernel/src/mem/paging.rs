@@ -142,6 +142,14 @@ impl PageTables {
             .map(PhysFrame::containing_address)
     }
 
+    /// Calls `visit(address, frame, flags)` for every present page of the user part,
+    /// in address order. Visits only present entries: empty tables are skipped whole,
+    /// so the cost follows the present pages, not the size of the regions.
+    pub fn for_each_present(&mut self, mut visit: impl FnMut(u64, PhysFrame, Flags) -> bool) {
+        // SAFETY: `&mut self` owns the root and the user-part tables below it.
+        unsafe { visit_level(table(self.root), 4, 0, &mut visit) };
+    }
+
     /// Unmaps and frees every present page in [start, end), then every table that
     /// became empty. The root is kept.
     pub fn free_range(&mut self, start: u64, end: u64) -> Freed {
@@ -210,4 +218,36 @@ unsafe fn free_level(
         }
     }
     t.iter().take(entries).all(|e| e.is_unused())
+}
+
+/// Visits present leaves below `t` (see [`PageTables::for_each_present`]); stops
+/// early, returning false, when `visit` does.
+///
+/// # Safety
+/// `t` and every table below it must belong to the caller's address space.
+unsafe fn visit_level(
+    t: &PageTable,
+    level: u32,
+    base: u64,
+    visit: &mut impl FnMut(u64, PhysFrame, Flags) -> bool,
+) -> bool {
+    let span = 1u64 << (12 + 9 * (level - 1));
+    let entries = if level == 4 { 256 } else { 512 };
+    for (i, entry) in t.iter().enumerate().take(entries) {
+        if entry.is_unused() {
+            continue;
+        }
+        let lo = base + i as u64 * span;
+        let child = entry.frame().expect("4 KiB pages only");
+        let go_on = if level == 1 {
+            visit(lo, child, entry.flags())
+        } else {
+            // SAFETY: (recursion) the child table is ours, per the contract.
+            unsafe { visit_level(table(child), level - 1, lo, visit) }
+        };
+        if !go_on {
+            return false;
+        }
+    }
+    true
 }

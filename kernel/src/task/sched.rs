@@ -12,7 +12,7 @@ use core::{
     sync::atomic::{AtomicU64, Ordering},
     task::{Context, Poll, Waker},
 };
-use lazuli_api::{BoxFuture, ExitStatus, Pid, TaskInfo, WaitError};
+use lazuli_api::{BoxFuture, ExitStatus, ForkError, Pid, TaskInfo, WaitError};
 use spin::Mutex;
 
 /// A task's future. lazuli runs on one CPU, so futures never move between CPUs;
@@ -132,6 +132,22 @@ pub fn spawn(name: &str, parent: Option<Pid>, future: BoxFuture<i32>) -> Pid {
             pid
         }
     }
+}
+
+/// Forks the running task: a new task, child of it, with a copy of its address
+/// space (see `AddressSpace::fork`), that runs `future`.
+pub fn fork(future: BoxFuture<i32>) -> Result<Pid, ForkError> {
+    let parent = current().ok_or(ForkError::NotInTask)?;
+    let space = active::with(|space| space.fork())
+        .ok_or(ForkError::NotInTask)?
+        .map_err(|_| ForkError::NoMemory)?;
+    let mut sched = SCHED.lock();
+    let name = sched
+        .tasks
+        .get(&parent)
+        .map(|t| t.name.clone())
+        .unwrap_or_default();
+    Ok(sched.add(&name, Some(parent), space, future))
 }
 
 /// Waits for `child` of `parent` to end.

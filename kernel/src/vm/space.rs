@@ -65,6 +65,37 @@ impl AddressSpace {
         }
     }
 
+    /// A copy for a forked child: the same regions and break, and a private copy of
+    /// every present page (same address, same flags). Pages never touched stay lazy.
+    /// Walks present entries only. On running out of frames the partial copy is
+    /// freed and nothing leaks.
+    pub fn fork(&mut self) -> Result<Self, OutOfFrames> {
+        let mut child = Self {
+            tables: PageTables::new()?,
+            regions: self.regions.clone(),
+            brk: self.brk.clone(),
+            present: 0,
+            table_pages: 1,
+        };
+        let mut result = Ok(());
+        self.tables.for_each_present(|page, frame, flags| {
+            let Some(copy) = frame::allocate() else {
+                result = Err(OutOfFrames);
+                return false;
+            };
+            frame::copy(frame, copy);
+            match child.tables.map(page, copy, flags, &mut child.table_pages) {
+                Ok(()) => child.present += 1,
+                Err(e) => {
+                    frame::free(copy);
+                    result = Err(e);
+                }
+            }
+            result.is_ok()
+        });
+        result.map(|()| child) // on Err, dropping `child` frees what was copied
+    }
+
     /// Unmaps [start, end): frees its present frames and the tables left empty.
     pub fn unmap(&mut self, start: u64, end: u64) {
         let freed = self.tables.free_range(start, end);

@@ -12,6 +12,7 @@ extern crate alloc;
 mod base;
 mod cases;
 mod check;
+mod fork;
 mod seed_vm;
 
 use alloc::{boxed::Box, string::String};
