@@ -69,6 +69,17 @@ pub struct TaskInfo {
     pub numpp: usize,
 }
 
+/// One region of the caller's address space, for pictures (`show`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RegionView {
+    pub start: usize,
+    pub end: usize,
+    /// `stack`, `guard`, `heap`, `mmap`, …
+    pub kind: String,
+    /// `rw`, `r`, `rx`, `none`, …
+    pub prot: String,
+}
+
 /// What the kernel provides. Implemented once, by the kernel; apps use the free
 /// functions below instead.
 pub trait Kernel: Sync {
@@ -89,6 +100,10 @@ pub trait Kernel: Sync {
     fn read_byte(&self) -> BoxFuture<u8>;
     fn print(&self, text: &str);
     fn tasks(&self) -> Vec<TaskInfo>;
+    fn regions(&self) -> Vec<RegionView>;
+    fn present_pages(&self) -> Vec<usize>;
+    fn print_cells(&self, cells: &str);
+    fn clear_screen(&self);
     fn poweroff(&self, success: bool) -> !;
 }
 
@@ -195,6 +210,28 @@ pub fn poweroff(success: bool) -> ! {
 /// Live tasks, for `ps`.
 pub fn tasks() -> Vec<TaskInfo> {
     kernel().tasks()
+}
+
+/// The caller's regions, in address order.
+pub fn regions() -> Vec<RegionView> {
+    kernel().regions()
+}
+
+/// Addresses of the caller's present pages, in order.
+pub fn present_pages() -> Vec<usize> {
+    kernel().present_pages()
+}
+
+/// Prints a row of page cells: on serial as the characters themselves, on the
+/// framebuffer as coloured squares (`#` present, `+` partly present, `.` reserved,
+/// `x` guard); other characters print as text.
+pub fn print_cells(cells: &str) {
+    kernel().print_cells(cells)
+}
+
+/// Clears the screen (framebuffer, and the serial terminal with an ANSI sequence).
+pub fn clear_screen() {
+    kernel().clear_screen()
 }
 
 /// Gives other tasks a turn: pending once, then ready.

@@ -1,15 +1,18 @@
 //! Apps linked into lazuli. Each is an async function over `lazuli_api` only; the
 //! shell finds them by name in [`APPS`] and runs each as its own task.
-#![no_std]
+#![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]
 
 extern crate alloc;
 
 pub mod bench;
 pub mod hello;
+pub mod mmaptest;
 pub mod shell;
+pub mod sys;
+pub mod vm;
 
-use alloc::string::String;
+use alloc::{boxed::Box, string::String};
 use lazuli_api::BoxFuture;
 
 /// A command the shell can run.
@@ -24,14 +27,49 @@ pub struct App {
 /// Every app, in `help` order.
 pub static APPS: &[App] = &[
     App {
-        name: "hello",
-        help: "print a greeting from a fresh task",
-        main: |_| alloc::boxed::Box::pin(hello::main()),
+        name: "numvp",
+        help: "reserved pages of a fresh task",
+        main: |_| Box::pin(sys::numvp_cmd()),
+    },
+    App {
+        name: "numpp",
+        help: "present pages of a fresh task",
+        main: |_| Box::pin(sys::numpp_cmd()),
+    },
+    App {
+        name: "getptsize",
+        help: "page-table pages of a fresh task",
+        main: |_| Box::pin(sys::getptsize_cmd()),
+    },
+    App {
+        name: "mmaptest",
+        help: "the seed's comprehensive lazy-mmap test",
+        main: |_| Box::pin(mmaptest::main()),
+    },
+    App {
+        name: "vm",
+        help: "VM playground: vm mmap 8192; w $+0 97; stat; show",
+        main: |a| Box::pin(vm::main(a)),
+    },
+    App {
+        name: "free",
+        help: "free and total physical frames",
+        main: |_| Box::pin(sys::free()),
+    },
+    App {
+        name: "ps",
+        help: "live tasks with their numvp and numpp",
+        main: |_| Box::pin(sys::ps()),
     },
     App {
         name: "bench",
-        help: "measure the fault path in TSC ticks (bench [short])",
-        main: |args| alloc::boxed::Box::pin(bench::main(args)),
+        help: "fault-path figures in TSC ticks (bench [short])",
+        main: |a| Box::pin(bench::main(a)),
+    },
+    App {
+        name: "hello",
+        help: "print a greeting from a fresh task",
+        main: |_| Box::pin(hello::main()),
     },
 ];
 

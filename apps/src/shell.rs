@@ -1,7 +1,7 @@
 //! The shell: reads lines from the console input (keyboard and serial alike), echoes
 //! them with backspace editing, and runs each command as its own task, waiting for it.
 //!
-//! Built-ins: `help`, `poweroff` (exits with the last command's status, like `exit`
+//! Built-ins: `help`, `clear`, `poweroff` (exits with the last command's status, like `exit`
 //! defaulting to `$?`). Everything else is looked up in [`crate::APPS`].
 use crate::{APPS, find};
 use alloc::string::{String, ToString};
@@ -53,11 +53,19 @@ async fn run(line: &str, last: i32) -> i32 {
     let (name, args) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
     match name {
         "help" => {
-            println!("help      list the commands");
-            println!("poweroff  power off (exit status: the last command's)");
             for app in APPS {
-                println!("{:<9} {}", app.name, app.help);
+                println!("{:<10} {}", app.name, app.help);
             }
+            println!("{:<10} clear the screen", "clear");
+            println!("{:<10} list the commands", "help");
+            println!(
+                "{:<10} power off (QEMU exit status: the last command's)",
+                "poweroff"
+            );
+            0
+        }
+        "clear" => {
+            lazuli_api::clear_screen();
             0
         }
         "poweroff" => lazuli_api::poweroff(last == 0),

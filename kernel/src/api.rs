@@ -2,7 +2,7 @@
 //! to the subsystems. Apps reach the kernel only through this.
 use crate::{arch, console, input, mem::frame, task, time, vm};
 use alloc::boxed::Box;
-use lazuli_api::{BoxFuture, ExitStatus, ForkError, Kernel, Pid, TaskInfo, WaitError};
+use lazuli_api::{BoxFuture, ExitStatus, ForkError, Kernel, Pid, RegionView, TaskInfo, WaitError};
 
 struct Api;
 
@@ -57,6 +57,18 @@ impl Kernel for Api {
     }
     fn tasks(&self) -> alloc::vec::Vec<TaskInfo> {
         task::sched::tasks()
+    }
+    fn regions(&self) -> alloc::vec::Vec<RegionView> {
+        vm::calls::regions()
+    }
+    fn present_pages(&self) -> alloc::vec::Vec<usize> {
+        vm::calls::present_pages()
+    }
+    fn print_cells(&self, cells: &str) {
+        console::write_cells(cells);
+    }
+    fn clear_screen(&self) {
+        console::clear();
     }
     fn poweroff(&self, success: bool) -> ! {
         arch::qemu::exit(success)

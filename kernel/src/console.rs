@@ -8,6 +8,27 @@ pub fn write_str(s: &str) {
     crate::framebuffer::write_str(s);
 }
 
+/// Writes page cells: the characters on serial, coloured squares on the framebuffer.
+pub fn write_cells(cells: &str) {
+    use crate::framebuffer::CellKind;
+    crate::serial::write_str(cells);
+    let mut buf = [0u8; 4];
+    for c in cells.chars() {
+        match c {
+            '#' | '+' => crate::framebuffer::write_cell(CellKind::Present),
+            '.' => crate::framebuffer::write_cell(CellKind::Reserved),
+            'x' => crate::framebuffer::write_cell(CellKind::Guard),
+            other => crate::framebuffer::write_str(other.encode_utf8(&mut buf)),
+        }
+    }
+}
+
+/// Clears both consoles (ANSI "clear screen, cursor home" on serial).
+pub fn clear() {
+    crate::serial::write_str("\x1b[2J\x1b[H");
+    crate::framebuffer::clear();
+}
+
 struct Both;
 impl Write for Both {
     fn write_str(&mut self, s: &str) -> fmt::Result {

@@ -1,6 +1,8 @@
 //! The VM system calls, on the active (calling task's) address space. Arguments are
 //! checked by the pure policy (`lazuli_vm::Break`) before anything is touched.
 use super::active;
+use alloc::{string::ToString, vec::Vec};
+use lazuli_api::RegionView;
 
 /// The seed `mmap`: the start of a new lazily backed region, or 0.
 pub fn mmap(nbytes: isize) -> usize {
@@ -42,4 +44,25 @@ pub fn numpp() -> usize {
 
 pub fn getptsize() -> usize {
     active::with(|s| s.getptsize()).unwrap_or(0)
+}
+
+/// The active space's regions, for pictures.
+pub fn regions() -> Vec<RegionView> {
+    active::with(|s| {
+        s.regions
+            .iter()
+            .map(|r| RegionView {
+                start: r.start as usize,
+                end: r.end as usize,
+                kind: r.kind.to_string(),
+                prot: r.prot.to_string(),
+            })
+            .collect()
+    })
+    .unwrap_or_default()
+}
+
+/// Addresses of the active space's present pages, in order.
+pub fn present_pages() -> Vec<usize> {
+    active::with(|s| s.present_pages()).unwrap_or_default()
 }

@@ -47,6 +47,16 @@ impl AddressSpace {
         self.table_pages
     }
 
+    /// Addresses of the present pages of the user part, in order.
+    pub fn present_pages(&mut self) -> alloc::vec::Vec<usize> {
+        let mut pages = alloc::vec::Vec::with_capacity(self.present);
+        self.tables.for_each_present(|page, _, _| {
+            pages.push(page as usize);
+            true
+        });
+        pages
+    }
+
     /// Maps a freshly zeroed frame at `page` with `prot`.
     pub fn map_zeroed(&mut self, page: u64, prot: Prot) -> Result<(), OutOfFrames> {
         let frame = frame::allocate_zeroed().ok_or(OutOfFrames)?;

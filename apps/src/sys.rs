@@ -1,0 +1,39 @@
+//! Small commands that show the machine: the counters of a fresh task, free frames,
+//! the task list, clearing the screen.
+use lazuli_api::{free_frames, getptsize, numpp, numvp, println, tasks, total_frames};
+
+pub async fn numvp_cmd() -> i32 {
+    println!("{}", numvp());
+    0
+}
+
+pub async fn numpp_cmd() -> i32 {
+    println!("{}", numpp());
+    0
+}
+
+pub async fn getptsize_cmd() -> i32 {
+    println!("{}", getptsize());
+    0
+}
+
+pub async fn free() -> i32 {
+    let (free, total) = (free_frames(), total_frames());
+    println!(
+        "free: {free} of {total} frames ({} of {} KiB)",
+        free * 4,
+        total * 4
+    );
+    0
+}
+
+pub async fn ps() -> i32 {
+    println!("{:>5}  {:<12} {:>8} {:>8}", "PID", "NAME", "NUMVP", "NUMPP");
+    for t in tasks() {
+        println!(
+            "{:>5}  {:<12} {:>8} {:>8}",
+            t.pid.0, t.name, t.numvp, t.numpp
+        );
+    }
+    0
+}
