@@ -13,7 +13,7 @@ use x86_64::{
     registers::control::{Cr3, Cr3Flags},
     structures::paging::{
         Mapper, OffsetPageTable, Page, PageTable, PageTableFlags as Flags, PhysFrame, Size4KiB,
-        Translate, mapper::MapToError,
+        Translate, mapper::MapToError, page_table::PageTableEntry,
     },
 };
 
@@ -96,10 +96,6 @@ impl PageTables {
         activate_root(self.root);
     }
 
-    fn is_active(&self) -> bool {
-        Cr3::read().0 == self.root
-    }
-
     fn mapper(&mut self) -> OffsetPageTable<'_> {
         // SAFETY: `&mut self` owns the tables; the offset is the physical-memory map.
         unsafe { OffsetPageTable::new(table(self.root), phys_to_virt(PhysAddr::new(0))) }
@@ -143,11 +139,48 @@ impl PageTables {
     }
 
     /// Calls `visit(address, frame, flags)` for every present page of the user part,
-    /// in address order. Visits only present entries: empty tables are skipped whole,
-    /// so the cost follows the present pages, not the size of the regions.
+    /// in address order, until it returns false. Visits only present entries: empty
+    /// tables are skipped whole, so the cost follows the present pages, not the size
+    /// of the regions.
     pub fn for_each_present(&mut self, mut visit: impl FnMut(u64, PhysFrame, Flags) -> bool) {
+        self.for_each_present_entry(0, USER_END, |page, entry| {
+            visit(page, entry.frame().expect("present"), entry.flags())
+        });
+    }
+
+    /// Like [`Self::for_each_present`], limited to [start, end), handing out the
+    /// leaf entries themselves. A caller that changes an entry of the active space
+    /// must flush that page.
+    pub fn for_each_present_entry(
+        &mut self,
+        start: u64,
+        end: u64,
+        mut visit: impl FnMut(u64, &mut PageTableEntry) -> bool,
+    ) {
         // SAFETY: `&mut self` owns the root and the user-part tables below it.
-        unsafe { visit_level(table(self.root), 4, 0, &mut visit) };
+        unsafe { visit_level(table(self.root), 4, 0, start, end.min(USER_END), &mut visit) };
+    }
+
+    /// The leaf entry mapping `page`, if its tables exist (the entry may be unused).
+    pub fn leaf(&mut self, page: u64) -> Option<&mut PageTableEntry> {
+        let addr = VirtAddr::new(page);
+        // SAFETY: `&mut self` owns the tables; each step follows a present entry.
+        unsafe {
+            let mut t = table(self.root);
+            for index in [addr.p4_index(), addr.p3_index(), addr.p2_index()] {
+                let entry = &t[index];
+                if entry.is_unused() {
+                    return None;
+                }
+                t = table(entry.frame().ok()?);
+            }
+            Some(&mut t[addr.p1_index()])
+        }
+    }
+
+    /// Whether this is the address space in CR3 (so changed entries need a flush).
+    pub fn is_active(&self) -> bool {
+        Cr3::read().0 == self.root
     }
 
     /// Unmaps and frees every present page in [start, end), then every table that
@@ -220,30 +253,32 @@ unsafe fn free_level(
     t.iter().take(entries).all(|e| e.is_unused())
 }
 
-/// Visits present leaves below `t` (see [`PageTables::for_each_present`]); stops
-/// early, returning false, when `visit` does.
+/// Visits present leaves in [start, end) below `t` (a table at `level` whose first
+/// entry maps `base`); stops early, returning false, when `visit` does.
 ///
 /// # Safety
 /// `t` and every table below it must belong to the caller's address space.
 unsafe fn visit_level(
-    t: &PageTable,
+    t: &mut PageTable,
     level: u32,
     base: u64,
-    visit: &mut impl FnMut(u64, PhysFrame, Flags) -> bool,
+    start: u64,
+    end: u64,
+    visit: &mut impl FnMut(u64, &mut PageTableEntry) -> bool,
 ) -> bool {
     let span = 1u64 << (12 + 9 * (level - 1));
     let entries = if level == 4 { 256 } else { 512 };
-    for (i, entry) in t.iter().enumerate().take(entries) {
-        if entry.is_unused() {
+    for (i, entry) in t.iter_mut().enumerate().take(entries) {
+        let lo = base + i as u64 * span;
+        if entry.is_unused() || lo + span <= start || lo >= end {
             continue;
         }
-        let lo = base + i as u64 * span;
-        let child = entry.frame().expect("4 KiB pages only");
         let go_on = if level == 1 {
-            visit(lo, child, entry.flags())
+            visit(lo, entry)
         } else {
+            let child = entry.frame().expect("4 KiB pages only");
             // SAFETY: (recursion) the child table is ours, per the contract.
-            unsafe { visit_level(table(child), level - 1, lo, visit) }
+            unsafe { visit_level(table(child), level - 1, lo, start, end, visit) }
         };
         if !go_on {
             return false;
