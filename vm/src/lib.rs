@@ -32,13 +32,17 @@ extern crate std;
 
 pub mod addr;
 pub mod brk;
+pub mod error;
 pub mod fault;
 pub mod layout;
 pub mod prot;
 pub mod region;
+pub mod request;
 
 pub use addr::{PAGE_SIZE, is_page_aligned, page_down, page_up};
 pub use brk::{Break, SbrkPlan};
+pub use error::VmError;
 pub use fault::{Access, FaultAction, FaultReport, Why, decode_error_code, resolve_fault};
 pub use prot::Prot;
 pub use region::{Overlap, Region, RegionKind, RegionSet, fresh_task_regions};
+pub use request::{page_len, user_range};
