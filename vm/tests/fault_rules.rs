@@ -13,6 +13,7 @@ const BASE: u64 = 0x4000_0000;
 fn kind() -> impl Strategy<Value = RegionKind> {
     prop_oneof![
         Just(RegionKind::Mmap),
+        Just(RegionKind::Anon),
         Just(RegionKind::Heap),
         Just(RegionKind::Stack),
         Just(RegionKind::Guard)
