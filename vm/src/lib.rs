@@ -39,6 +39,7 @@ pub mod map;
 pub mod prot;
 pub mod region;
 pub mod request;
+pub mod unmap;
 
 pub use addr::{PAGE_SIZE, is_page_aligned, page_down, page_up};
 pub use brk::{Break, SbrkPlan};
@@ -48,3 +49,4 @@ pub use map::{MapPlan, MapRequest, Placement, commit_map, plan_map};
 pub use prot::Prot;
 pub use region::{Overlap, Region, RegionKind, RegionSet, fresh_task_regions};
 pub use request::{page_len, user_range};
+pub use unmap::plan_unmap;
