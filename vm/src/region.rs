@@ -183,6 +183,19 @@ impl RegionSet {
             .is_some_and(|(_, r)| r.end > start)
     }
 
+    /// True when every byte of `[start, end)` lies in some region (the
+    /// regions may be several, touching). True for an empty range.
+    pub fn covers(&self, start: u64, end: u64) -> bool {
+        let mut covered = start;
+        for r in self.regions_in(start, end) {
+            if r.start > covered {
+                return false;
+            }
+            covered = r.end;
+        }
+        covered >= end
+    }
+
     /// The regions in ascending address order.
     pub fn iter(&self) -> impl Iterator<Item = &Region> {
         self.by_start.values()

@@ -411,3 +411,24 @@ fn a_set_displays_one_region_per_line_then_its_page_total() {
     );
     assert_eq!(RegionSet::new().to_string(), "0 pages");
 }
+
+#[test]
+fn covers_needs_every_byte_of_the_range_in_some_region() {
+    let heap = reg(0, 2, RegionKind::Heap, Prot::RW);
+    let set = set_of(&[heap, mmap(2, 2), mmap(5, 1)]);
+    assert!(set.covers(B, B + 4 * P));
+    assert!(set.covers(B + P, B + 3 * P + 1));
+    assert!(set.covers(B + 5 * P, B + 6 * P));
+    assert!(!set.covers(B, B + 5 * P));
+    assert!(!set.covers(B + 3 * P, B + 6 * P));
+    assert!(!set.covers(B - 1, B + P));
+    assert!(!set.covers(B + 5 * P, B + 6 * P + 1));
+    assert!(!set.covers(B + 7 * P, B + 8 * P));
+}
+
+#[test]
+fn an_empty_range_is_covered_even_where_nothing_is_mapped() {
+    let set = RegionSet::new();
+    assert!(set.covers(B, B));
+    assert!(set.covers(B + P, B));
+}
