@@ -32,6 +32,7 @@ extern crate std;
 
 pub mod addr;
 pub mod brk;
+pub mod cow;
 pub mod error;
 pub mod fault;
 pub mod layout;
@@ -44,6 +45,7 @@ pub mod unmap;
 
 pub use addr::{PAGE_SIZE, is_page_aligned, page_down, page_up};
 pub use brk::{Break, SbrkPlan};
+pub use cow::{CowAction, FrameRefs, cow_action};
 pub use error::VmError;
 pub use fault::{Access, FaultAction, FaultReport, Why, decode_error_code, resolve_fault};
 pub use map::{MapPlan, MapRequest, Placement, commit_map, plan_map};
