@@ -10,17 +10,25 @@
 //! - [`fault`]: the "decide" hop of the page-fault path ([`resolve_fault`]).
 //! - [`brk`]: the program break shared by the seed `mmap` and `sbrk` ([`Break`]).
 //!
+//! The extended API, one file per operation, each a pure `plan_*` the kernel
+//! calls before touching page tables, then a commit once it has:
+//!
+//! - [`error`]: [`VmError`], and [`request`]: the argument checks all share.
+//! - [`map`]: placement of new regions ([`plan_map`], [`commit_map`]).
+//! - [`unmap`]: `munmap` of any aligned range ([`plan_unmap`]).
+//! - [`protect`]: `mprotect`, splitting and merging ([`plan_protect`]).
+//! - [`cow`]: per-frame owner counts for copy-on-write fork ([`FrameRefs`]).
+//!
 //! There is no hardware here: no page tables, no frames, no `unsafe`. The kernel
 //! walks tables and allocates frames; this crate tells it which pages to
 //! populate, free or refuse. Everything is tested on the host with `cargo test`.
 //!
 //! # Missing features
 //!
-//! - Copy-on-write: a write fault on a present page is a kill for now
-//!   (see the hook in [`fault::resolve_fault`]).
-//! - The extended API (`map` with hints, `munmap`, `mprotect`) has its building
-//!   blocks here ([`RegionSet::insert`], [`RegionSet::remove_range`]) but no
-//!   placement policy or protection change yet.
+//! - The break does not know about the extended API: `munmap`, `mprotect` or a
+//!   `Fixed` map over the heap or the seed region leave [`Break`] unaware,
+//!   and `map` regions in the break area make a later `sbrk` fail.
+//! - Copy-on-write counts leaf frames only; page-table pages are never shared.
 //! - File-backed regions: every region is anonymous and zero-filled.
 
 #![no_std]
