@@ -7,8 +7,10 @@
 //! anything. Running out of frames is found in the apply hop, which reports
 //! it with [`Why::OutOfMemory`].
 //!
-//! Not here yet: copy-on-write. A write fault on a present page is a kill
-//! for now; the hook is marked in [`resolve_fault`].
+//! A write to a *present* page that its region allows is copy-on-write: fork
+//! shares frames read-only, and the first write on either side gets
+//! [`FaultAction::CopyOnWrite`] (the kernel then asks [`crate::cow_action`]
+//! whether to copy the frame or just restore write access).
 
 use core::fmt;
 
@@ -98,6 +100,11 @@ pub enum FaultAction {
     /// Back `page` (page aligned) with a fresh zeroed frame mapped with `prot`,
     /// then return to the task to retry the access.
     MapZeroed { page: u64, prot: Prot },
+    /// A write to `page` (page aligned), present but read-only in the page
+    /// table, in a region that allows writing: the frame is shared
+    /// copy-on-write. Copy it or make it writable in place, as
+    /// [`crate::cow_action`] says for its owner count, then retry.
+    CopyOnWrite { page: u64 },
     /// The access is not allowed: kill the task with this report.
     Kill(FaultReport),
 }
@@ -131,14 +138,16 @@ pub fn resolve_fault(regions: &RegionSet, addr: u64, access: Access, present: bo
     }
     if present {
         // The region allows the access but the page-table entry did not.
-        // Copy-on-write hook: once fork shares pages read-only, a Write here
-        // on a writable region becomes "copy the frame and remap it rw"
-        // (a new FaultAction). Until then, report what the entry implies.
-        return kill(match access {
-            Access::Write => Why::ReadOnly,
-            Access::Exec => Why::NoExec,
-            Access::Read => Why::NoAccess,
-        });
+        // For a write that is a frame shared copy-on-write (or an entry left
+        // read-only by an mprotect that added write: reusing it in place is
+        // then right too). Anything else: report what the entry implies.
+        return match access {
+            Access::Write => FaultAction::CopyOnWrite {
+                page: page_down(addr),
+            },
+            Access::Exec => kill(Why::NoExec),
+            Access::Read => kill(Why::NoAccess),
+        };
     }
     FaultAction::MapZeroed {
         page: page_down(addr),

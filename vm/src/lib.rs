@@ -10,17 +10,25 @@
 //! - [`fault`]: the "decide" hop of the page-fault path ([`resolve_fault`]).
 //! - [`brk`]: the program break shared by the seed `mmap` and `sbrk` ([`Break`]).
 //!
+//! The extended API, one file per operation, each a pure `plan_*` the kernel
+//! calls before touching page tables, then a commit once it has:
+//!
+//! - [`error`]: [`VmError`], and [`request`]: the argument checks all share.
+//! - [`map`]: placement of new regions ([`plan_map`], [`commit_map`]).
+//! - [`unmap`]: `munmap` of any aligned range ([`plan_unmap`]).
+//! - [`protect`]: `mprotect`, splitting and merging ([`plan_protect`]).
+//! - [`cow`]: per-frame owner counts for copy-on-write fork ([`FrameRefs`]).
+//!
 //! There is no hardware here: no page tables, no frames, no `unsafe`. The kernel
 //! walks tables and allocates frames; this crate tells it which pages to
 //! populate, free or refuse. Everything is tested on the host with `cargo test`.
 //!
 //! # Missing features
 //!
-//! - Copy-on-write: a write fault on a present page is a kill for now
-//!   (see the hook in [`fault::resolve_fault`]).
-//! - The extended API (`map` with hints, `munmap`, `mprotect`) has its building
-//!   blocks here ([`RegionSet::insert`], [`RegionSet::remove_range`]) but no
-//!   placement policy or protection change yet.
+//! - The break does not know about the extended API: `munmap`, `mprotect` or a
+//!   `Fixed` map over the heap or the seed region leave [`Break`] unaware,
+//!   and `map` regions in the break area make a later `sbrk` fail.
+//! - Copy-on-write counts leaf frames only; page-table pages are never shared.
 //! - File-backed regions: every region is anonymous and zero-filled.
 
 #![no_std]
@@ -32,13 +40,25 @@ extern crate std;
 
 pub mod addr;
 pub mod brk;
+pub mod cow;
+pub mod error;
 pub mod fault;
 pub mod layout;
+pub mod map;
 pub mod prot;
+pub mod protect;
 pub mod region;
+pub mod request;
+pub mod unmap;
 
 pub use addr::{PAGE_SIZE, is_page_aligned, page_down, page_up};
 pub use brk::{Break, SbrkPlan};
+pub use cow::{CowAction, FrameRefs, cow_action};
+pub use error::VmError;
 pub use fault::{Access, FaultAction, FaultReport, Why, decode_error_code, resolve_fault};
+pub use map::{MapPlan, MapRequest, Placement, commit_map, plan_map};
 pub use prot::Prot;
+pub use protect::plan_protect;
 pub use region::{Overlap, Region, RegionKind, RegionSet, fresh_task_regions};
+pub use request::{page_len, user_range};
+pub use unmap::plan_unmap;

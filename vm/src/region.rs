@@ -1,5 +1,6 @@
-//! A task's reserved regions: the stack, its guard, the heap and mmap
-//! regions, kept as disjoint page-aligned ranges in a [`RegionSet`].
+//! A task's reserved regions: the stack, its guard, the heap, the seed mmap
+//! region and the regions of the extended `map`, kept as disjoint
+//! page-aligned ranges in a [`RegionSet`].
 //!
 //! The set is the answer to "is this address part of the task, and with
 //! which rights?". Its page total is `numvp`. It records reservations only:
@@ -29,18 +30,21 @@ pub enum RegionKind {
     Guard,
     /// The sbrk heap, eagerly backed.
     Heap,
-    /// A region made by `mmap`, lazily backed.
+    /// The region made by the seed `mmap(n)`, lazily backed.
     Mmap,
+    /// A region made by the extended `map`, lazily backed.
+    Anon,
 }
 
 impl fmt::Display for RegionKind {
-    /// Lowercase name: `stack`, `guard`, `heap`, `mmap`.
+    /// Lowercase name: `stack`, `guard`, `heap`, `mmap`, `anon`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             RegionKind::Stack => "stack",
             RegionKind::Guard => "guard",
             RegionKind::Heap => "heap",
             RegionKind::Mmap => "mmap",
+            RegionKind::Anon => "anon",
         })
     }
 }
@@ -179,9 +183,37 @@ impl RegionSet {
             .is_some_and(|(_, r)| r.end > start)
     }
 
+    /// True when every byte of `[start, end)` lies in some region (the
+    /// regions may be several, touching). True for an empty range.
+    pub fn covers(&self, start: u64, end: u64) -> bool {
+        let mut covered = start;
+        for r in self.regions_in(start, end) {
+            if r.start > covered {
+                return false;
+            }
+            covered = r.end;
+        }
+        covered >= end
+    }
+
     /// The regions in ascending address order.
     pub fn iter(&self) -> impl Iterator<Item = &Region> {
         self.by_start.values()
+    }
+
+    /// The regions sharing at least one byte with `[start, end)`, in
+    /// ascending address order, unclipped. Empty for an empty or reversed range.
+    pub fn regions_in(&self, start: u64, end: u64) -> impl Iterator<Item = &Region> {
+        let end = end.max(start);
+        let straddling = self
+            .by_start
+            .range(..start)
+            .next_back()
+            .map(|(_, r)| r)
+            .filter(move |r| start < end && r.end > start);
+        straddling
+            .into_iter()
+            .chain(self.by_start.range(start..end).map(|(_, r)| r))
     }
 
     /// Number of regions (after merging).
@@ -208,19 +240,7 @@ impl RegionSet {
             "RegionSet::remove_range: bad range {start:#x}..{end:#x}"
         );
         let mut removed = Vec::new();
-        if start == end {
-            return removed;
-        }
-        let straddling = self
-            .by_start
-            .range(..start)
-            .next_back()
-            .filter(|(_, r)| r.end > start)
-            .map(|(&k, _)| k);
-        let touched: Vec<u64> = straddling
-            .into_iter()
-            .chain(self.by_start.range(start..end).map(|(&k, _)| k))
-            .collect();
+        let touched: Vec<u64> = self.regions_in(start, end).map(|r| r.start).collect();
         for key in touched {
             let r = self.by_start.remove(&key).expect("key was just listed");
             self.pages -= r.pages();
@@ -250,6 +270,17 @@ impl RegionSet {
     fn put(&mut self, r: Region) {
         self.pages += r.pages();
         self.by_start.insert(r.start, r);
+    }
+}
+
+impl fmt::Display for RegionSet {
+    /// One region per line in address order, as [`Region`] displays it,
+    /// then `N pages`: a picture for the playground's `show`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for r in self.iter() {
+            writeln!(f, "{r}")?;
+        }
+        write!(f, "{} pages", self.pages)
     }
 }
 

@@ -13,6 +13,7 @@ const BASE: u64 = 0x4000_0000;
 fn kind() -> impl Strategy<Value = RegionKind> {
     prop_oneof![
         Just(RegionKind::Mmap),
+        Just(RegionKind::Anon),
         Just(RegionKind::Heap),
         Just(RegionKind::Stack),
         Just(RegionKind::Guard)
@@ -81,6 +82,13 @@ proptest! {
                 prop_assert_eq!(page, page_down(addr));
                 prop_assert_eq!(prot, r.prot);
             }
+            (Some(r), FaultAction::CopyOnWrite { page }) => {
+                prop_assert!(present, "copy-on-write of a page that is not there");
+                prop_assert_eq!(access, Access::Write);
+                prop_assert_ne!(r.kind, RegionKind::Guard);
+                prop_assert!(allowed(r.prot, access));
+                prop_assert_eq!(page, page_down(addr));
+            }
             (Some(r), FaultAction::Kill(report)) => {
                 prop_assert_eq!((report.addr, report.access), (addr, access));
                 let why = report.why;
@@ -88,6 +96,7 @@ proptest! {
                     prop_assert_eq!(why, Why::GuardPage);
                 } else if allowed(r.prot, access) {
                     prop_assert!(present, "an allowed first touch was refused");
+                    prop_assert_ne!(access, Access::Write, "an allowed write to a present page was not copy-on-write");
                 } else {
                     prop_assert!(matches!(why, Why::ReadOnly | Why::NoAccess | Why::NoExec), "{:?}", why);
                 }

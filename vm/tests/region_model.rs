@@ -41,6 +41,7 @@ fn addr(page: u64) -> u64 {
 fn kind() -> impl Strategy<Value = RegionKind> {
     prop_oneof![
         3 => Just(RegionKind::Mmap),
+        2 => Just(RegionKind::Anon),
         2 => Just(RegionKind::Heap),
         1 => Just(RegionKind::Stack),
         1 => Just(RegionKind::Guard),

@@ -190,12 +190,48 @@ fn a_write_only_region_is_readable_as_on_x86() {
 }
 
 #[test]
-fn a_protection_fault_on_a_present_page_the_region_allows_kills_with_what_the_entry_implies() {
+fn a_write_to_a_present_page_of_a_writable_region_is_copy_on_write() {
     let set = task();
-    assert_eq!(
-        resolve_fault(&set, RW_AT, Access::Write, true),
-        kill(RW_AT, Access::Write, Why::ReadOnly)
-    );
+    let cases = [
+        (RW_AT, RW_AT),
+        (RW_AT + P + 0x123, RW_AT + P),
+        (W_AT + 8, W_AT),
+        (STACK_TOP - 1, STACK_TOP - P),
+    ];
+    for (addr, page) in cases {
+        assert_eq!(
+            resolve_fault(&set, addr, Access::Write, true),
+            FaultAction::CopyOnWrite { page },
+            "{addr:#x}"
+        );
+    }
+}
+
+#[test]
+fn a_write_to_a_present_page_of_a_read_only_region_still_kills_read_only() {
+    let set = task();
+    for addr in [RO_AT, RO_AT + P + 1, RX_AT] {
+        assert_eq!(
+            resolve_fault(&set, addr, Access::Write, true),
+            kill(addr, Access::Write, Why::ReadOnly)
+        );
+    }
+}
+
+#[test]
+fn an_exec_of_a_present_page_of_a_non_executable_region_kills_no_exec() {
+    let set = task();
+    for addr in [RW_AT, RO_AT + 3, W_AT, STACK_TOP - 8] {
+        assert_eq!(
+            resolve_fault(&set, addr, Access::Exec, true),
+            kill(addr, Access::Exec, Why::NoExec)
+        );
+    }
+}
+
+#[test]
+fn a_present_fault_the_region_allows_other_than_a_write_kills_with_what_the_entry_implies() {
+    let set = task();
     assert_eq!(
         resolve_fault(&set, RX_AT, Access::Exec, true),
         kill(RX_AT, Access::Exec, Why::NoExec)
@@ -203,6 +239,19 @@ fn a_protection_fault_on_a_present_page_the_region_allows_kills_with_what_the_en
     assert_eq!(
         resolve_fault(&set, RW_AT, Access::Read, true),
         kill(RW_AT, Access::Read, Why::NoAccess)
+    );
+}
+
+#[test]
+fn a_write_to_a_present_guard_or_no_access_page_is_never_copy_on_write() {
+    let set = task();
+    assert_eq!(
+        resolve_fault(&set, GUARD_BOTTOM, Access::Write, true),
+        kill(GUARD_BOTTOM, Access::Write, Why::GuardPage)
+    );
+    assert_eq!(
+        resolve_fault(&set, NONE_AT, Access::Write, true),
+        kill(NONE_AT, Access::Write, Why::NoAccess)
     );
 }
 

@@ -361,3 +361,74 @@ fn a_fresh_task_has_a_stack_and_a_guard_and_nine_pages() {
     assert_eq!(set.find(STACK_TOP), None);
     assert_eq!(set.find(USER_START), None);
 }
+
+#[test]
+fn anon_regions_display_their_kind_as_anon() {
+    assert_eq!(RegionKind::Anon.to_string(), "anon");
+    assert_eq!(
+        reg(0, 1, RegionKind::Anon, Prot::RX).to_string(),
+        "0x10000000-0x10001000 anon rx"
+    );
+}
+
+#[test]
+fn regions_of_another_kind_do_not_merge_with_anon_ones() {
+    let anon = reg(2, 2, RegionKind::Anon, Prot::RW);
+    let set = set_of(&[mmap(0, 2), anon, reg(4, 1, RegionKind::Anon, Prot::RW)]);
+    assert_eq!(
+        listed(&set),
+        vec![mmap(0, 2), reg(2, 3, RegionKind::Anon, Prot::RW)]
+    );
+}
+
+#[test]
+fn regions_in_lists_every_region_sharing_a_byte_with_the_range_unclipped() {
+    let heap = reg(0, 3, RegionKind::Heap, Prot::RW);
+    let ro = reg(4, 2, RegionKind::Mmap, Prot::READ);
+    let set = set_of(&[heap, ro, mmap(7, 3)]);
+    let within = |start, end| -> Vec<Region> { set.regions_in(start, end).copied().collect() };
+    assert_eq!(within(B + 2 * P, B + 8 * P), vec![heap, ro, mmap(7, 3)]);
+    assert_eq!(within(B + P, B + 2 * P), vec![heap]);
+    assert_eq!(within(B + 3 * P, B + 4 * P), vec![]);
+    assert_eq!(within(B + 3 * P, B + 4 * P + 1), vec![ro]);
+    assert_eq!(within(B + 6 * P, B + 7 * P), vec![]);
+    assert_eq!(within(0, u64::MAX), vec![heap, ro, mmap(7, 3)]);
+}
+
+#[test]
+fn regions_in_an_empty_or_reversed_range_is_empty() {
+    let set = set_of(&[mmap(0, 4)]);
+    assert_eq!(set.regions_in(B + P, B + P).count(), 0);
+    assert_eq!(set.regions_in(B + 2 * P, B + P).count(), 0);
+}
+
+#[test]
+fn a_set_displays_one_region_per_line_then_its_page_total() {
+    let set = set_of(&[mmap(0, 2), reg(4, 1, RegionKind::Guard, Prot::NONE)]);
+    assert_eq!(
+        set.to_string(),
+        "0x10000000-0x10002000 mmap rw\n0x10004000-0x10005000 guard none\n3 pages"
+    );
+    assert_eq!(RegionSet::new().to_string(), "0 pages");
+}
+
+#[test]
+fn covers_needs_every_byte_of_the_range_in_some_region() {
+    let heap = reg(0, 2, RegionKind::Heap, Prot::RW);
+    let set = set_of(&[heap, mmap(2, 2), mmap(5, 1)]);
+    assert!(set.covers(B, B + 4 * P));
+    assert!(set.covers(B + P, B + 3 * P + 1));
+    assert!(set.covers(B + 5 * P, B + 6 * P));
+    assert!(!set.covers(B, B + 5 * P));
+    assert!(!set.covers(B + 3 * P, B + 6 * P));
+    assert!(!set.covers(B - 1, B + P));
+    assert!(!set.covers(B + 5 * P, B + 6 * P + 1));
+    assert!(!set.covers(B + 7 * P, B + 8 * P));
+}
+
+#[test]
+fn an_empty_range_is_covered_even_where_nothing_is_mapped() {
+    let set = RegionSet::new();
+    assert!(set.covers(B, B));
+    assert!(set.covers(B + P, B));
+}
