@@ -21,6 +21,8 @@ use core::{
 
 pub mod user;
 
+pub use lazuli_vm::{Placement, Prot, VmError};
+
 /// A boxed task future, as the kernel stores it. Single CPU: not `Send`.
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + 'static>>;
 
@@ -93,6 +95,10 @@ pub trait Kernel: Sync {
     fn getpid(&self) -> Pid;
     fn spawn(&self, name: &str, task: BoxFuture<i32>) -> Pid;
     fn fork(&self, child: BoxFuture<i32>) -> Result<Pid, ForkError>;
+    fn fork_copy(&self, child: BoxFuture<i32>) -> Result<Pid, ForkError>;
+    fn map(&self, len: usize, prot: Prot, at: Placement, guard: bool) -> Result<usize, VmError>;
+    fn munmap(&self, addr: usize, len: usize) -> Result<(), VmError>;
+    fn mprotect(&self, addr: usize, len: usize, prot: Prot) -> Result<(), VmError>;
     fn wait(&self, pid: Pid) -> BoxFuture<Result<ExitStatus, WaitError>>;
     fn sleep(&self, ms: u64) -> BoxFuture<()>;
     fn uptime_ms(&self) -> u64;
@@ -168,8 +174,35 @@ pub fn spawn(name: &str, task: impl Future<Output = i32> + 'static) -> Pid {
 }
 
 /// Forks: the child gets a copy of the caller's address space and runs `child`.
+/// Present pages are shared copy-on-write; untouched pages stay lazy.
 pub fn fork(child: impl Future<Output = i32> + 'static) -> Result<Pid, ForkError> {
     kernel().fork(Box::pin(child))
+}
+
+/// The seed's fork: like [`fork`], but every present page is copied at once.
+pub fn fork_copy(child: impl Future<Output = i32> + 'static) -> Result<Pid, ForkError> {
+    kernel().fork_copy(Box::pin(child))
+}
+
+/// Reserves a new region of `len` bytes (rounded up to pages) with `prot`, placed
+/// by `at`; returns its start. Any number of regions per task; no frame is taken.
+pub fn map(len: usize, prot: Prot, at: Placement) -> Result<usize, VmError> {
+    kernel().map(len, prot, at, false)
+}
+
+/// Reserves a guard region: pages that kill on any access.
+pub fn map_guard(len: usize, at: Placement) -> Result<usize, VmError> {
+    kernel().map(len, Prot::NONE, at, true)
+}
+
+/// Unmaps every page of [addr, addr + len) (addr page-aligned, len rounded up).
+pub fn munmap(addr: usize, len: usize) -> Result<(), VmError> {
+    kernel().munmap(addr, len)
+}
+
+/// Changes the rights of [addr, addr + len); every page must be mapped.
+pub fn mprotect(addr: usize, len: usize, prot: Prot) -> Result<(), VmError> {
+    kernel().mprotect(addr, len, prot)
 }
 
 /// Waits for a child to end. Errors at once if `pid` is not the caller's child.

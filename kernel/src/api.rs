@@ -1,8 +1,12 @@
 //! The kernel's side of the app API: `lazuli_api::Kernel`, implemented by forwarding
 //! to the subsystems. Apps reach the kernel only through this.
+use crate::task::sched::ForkKind;
 use crate::{arch, console, input, mem::frame, task, time, vm};
 use alloc::boxed::Box;
-use lazuli_api::{BoxFuture, ExitStatus, ForkError, Kernel, Pid, RegionView, TaskInfo, WaitError};
+use lazuli_api::{
+    BoxFuture, ExitStatus, ForkError, Kernel, Pid, Placement, Prot, RegionView, TaskInfo, VmError,
+    WaitError,
+};
 
 struct Api;
 
@@ -35,7 +39,19 @@ impl Kernel for Api {
         task::spawn(name, task::current(), future)
     }
     fn fork(&self, child: BoxFuture<i32>) -> Result<Pid, ForkError> {
-        task::sched::fork(child)
+        task::sched::fork(ForkKind::CopyOnWrite, child)
+    }
+    fn fork_copy(&self, child: BoxFuture<i32>) -> Result<Pid, ForkError> {
+        task::sched::fork(ForkKind::Copy, child)
+    }
+    fn map(&self, len: usize, prot: Prot, at: Placement, guard: bool) -> Result<usize, VmError> {
+        vm::calls::map(len, prot, at, guard)
+    }
+    fn munmap(&self, addr: usize, len: usize) -> Result<(), VmError> {
+        vm::calls::munmap(addr, len)
+    }
+    fn mprotect(&self, addr: usize, len: usize, prot: Prot) -> Result<(), VmError> {
+        vm::calls::mprotect(addr, len, prot)
     }
     fn wait(&self, pid: Pid) -> BoxFuture<Result<ExitStatus, WaitError>> {
         task::sched::wait(task::current(), pid)

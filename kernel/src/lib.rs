@@ -48,6 +48,7 @@ pub fn init(boot: &'static mut BootInfo) {
     mem::paging::init();
     mem::frame::init(&boot.memory_regions);
     mem::heap::init();
+    mem::frame::init_refs();
     arch::cpu::enable_nx();
     arch::pic::init();
     serial::drain_received();

@@ -7,6 +7,7 @@
 //! a boot-time pass over all memory.
 use super::phys_to_virt;
 use bootloader_api::info::{MemoryRegionKind, MemoryRegions};
+use lazuli_vm::FrameRefs;
 use spin::Mutex;
 use x86_64::{
     PhysAddr,
@@ -14,6 +15,9 @@ use x86_64::{
 };
 
 const MAX_RANGES: usize = 64;
+/// Memory above this is left unused: the owner counts (4 bytes a frame, on the
+/// 16 MiB heap) cover frames below it. Plenty for a teaching kernel under QEMU.
+const MAX_PHYS: u64 = 4 << 30;
 const NONE: u64 = u64::MAX;
 const FRAME: u64 = 4096;
 
@@ -46,7 +50,7 @@ pub fn init(regions: &MemoryRegions) {
         .filter(|r| r.kind == MemoryRegionKind::Usable)
     {
         let start = region.start.div_ceil(FRAME).max(1) * FRAME;
-        let end = region.end / FRAME * FRAME;
+        let end = region.end.min(MAX_PHYS) / FRAME * FRAME;
         if start >= end || fa.range_count == MAX_RANGES {
             continue;
         }
@@ -135,6 +139,39 @@ pub fn zero(frame: PhysFrame) {
             in("rax") 0u64,
             options(nostack, preserves_flags)
         );
+    }
+}
+
+/// Owners of shared (copy-on-write) frames. Frames nobody shares cost nothing here.
+static REFS: Mutex<Option<FrameRefs>> = Mutex::new(None);
+
+/// Sizes the owner counts for every frame (needs the heap).
+pub fn init_refs() {
+    *REFS.lock() = Some(FrameRefs::new((MAX_PHYS / FRAME) as usize));
+}
+
+fn with_refs<R>(f: impl FnOnce(&mut FrameRefs) -> R) -> R {
+    f(REFS.lock().as_mut().expect("frame::init_refs at boot"))
+}
+
+fn number(frame: PhysFrame) -> usize {
+    (frame.start_address().as_u64() / FRAME) as usize
+}
+
+/// One more mapping owns `frame` (a copy-on-write share).
+pub fn share(frame: PhysFrame) {
+    with_refs(|r| r.share(number(frame)));
+}
+
+/// How many mappings own `frame` (1 if it is not shared).
+pub fn owners(frame: PhysFrame) -> u32 {
+    with_refs(|r| r.count(number(frame)))
+}
+
+/// One mapping of `frame` goes away; the frame is freed with its last owner.
+pub fn release(frame: PhysFrame) {
+    if with_refs(|r| r.release(number(frame))) {
+        free(frame);
     }
 }
 

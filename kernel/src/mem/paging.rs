@@ -183,8 +183,8 @@ impl PageTables {
         Cr3::read().0 == self.root
     }
 
-    /// Unmaps and frees every present page in [start, end), then every table that
-    /// became empty. The root is kept.
+    /// Unmaps every present page in [start, end) (a frame is freed with its last
+    /// owner), then frees every table that became empty. The root is kept.
     pub fn free_range(&mut self, start: u64, end: u64) -> Freed {
         let mut freed = Freed::default();
         let flush = self.is_active();
@@ -237,7 +237,7 @@ unsafe fn free_level(
         }
         let child = entry.frame().expect("4 KiB pages only");
         if level == 1 {
-            frame::free(child);
+            frame::release(child);
             entry.set_unused();
             freed.pages += 1;
             if flush {

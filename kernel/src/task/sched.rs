@@ -134,13 +134,25 @@ pub fn spawn(name: &str, parent: Option<Pid>, future: BoxFuture<i32>) -> Pid {
     }
 }
 
+/// How `fork` copies the address space.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ForkKind {
+    /// Present pages shared read-only, copied on the first write (the default).
+    CopyOnWrite,
+    /// Present pages copied at once (the seed's fork).
+    Copy,
+}
+
 /// Forks the running task: a new task, child of it, with a copy of its address
-/// space (see `AddressSpace::fork`), that runs `future`.
-pub fn fork(future: BoxFuture<i32>) -> Result<Pid, ForkError> {
+/// space (see `vm::fork`), that runs `future`.
+pub fn fork(kind: ForkKind, future: BoxFuture<i32>) -> Result<Pid, ForkError> {
     let parent = current().ok_or(ForkError::NotInTask)?;
-    let space = active::with(|space| space.fork())
-        .ok_or(ForkError::NotInTask)?
-        .map_err(|_| ForkError::NoMemory)?;
+    let space = active::with(|space| match kind {
+        ForkKind::CopyOnWrite => space.fork_cow(),
+        ForkKind::Copy => space.fork_copy(),
+    })
+    .ok_or(ForkError::NotInTask)?
+    .map_err(|_| ForkError::NoMemory)?;
     let mut sched = SCHED.lock();
     let name = sched
         .tasks

@@ -3,6 +3,7 @@
 use super::active;
 use alloc::{string::ToString, vec::Vec};
 use lazuli_api::RegionView;
+use lazuli_vm::{MapRequest, Placement, Prot, VmError};
 
 /// The seed `mmap`: the start of a new lazily backed region, or 0.
 pub fn mmap(nbytes: isize) -> usize {
@@ -32,6 +33,27 @@ pub fn sbrk(delta: isize) -> usize {
     })
     .flatten()
     .unwrap_or(usize::MAX)
+}
+
+/// Decodes a `map` call at the API edge; errors come from `lazuli_vm`'s checks.
+pub fn map(len: usize, prot: Prot, at: Placement, guard: bool) -> Result<usize, VmError> {
+    let req = MapRequest {
+        len: len as u64,
+        prot,
+        placement: at,
+        guard,
+    };
+    active::with(|s| s.map(&req))
+        .unwrap_or(Err(VmError::NotMapped))
+        .map(|a| a as usize)
+}
+
+pub fn munmap(addr: usize, len: usize) -> Result<(), VmError> {
+    active::with(|s| s.munmap(addr as u64, len as u64)).unwrap_or(Err(VmError::NotMapped))
+}
+
+pub fn mprotect(addr: usize, len: usize, prot: Prot) -> Result<(), VmError> {
+    active::with(|s| s.mprotect(addr as u64, len as u64, prot)).unwrap_or(Err(VmError::NotMapped))
 }
 
 pub fn numvp() -> usize {

@@ -17,6 +17,14 @@ pub fn handle(addr: u64, access: Access, present: bool) -> Result<(), FaultRepor
                         why: Why::OutOfMemory,
                     })
                 }
+                FaultAction::CopyOnWrite { page } => {
+                    let prot = space.regions.find(addr).map(|r| r.prot).unwrap_or_default();
+                    space.resolve_cow(page, prot).map_err(|_| FaultReport {
+                        addr,
+                        access,
+                        why: Why::OutOfMemory,
+                    })
+                }
                 FaultAction::Kill(report) => Err(report),
             },
         );

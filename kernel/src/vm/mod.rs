@@ -6,9 +6,15 @@
 //! - `space`  — `AddressSpace`: page tables + region set + break + counters
 //! - `active` — the address space of the task being polled (the one in CR3)
 //! - `fault`  — decide with `lazuli_vm::resolve_fault`, then map a zeroed frame or kill
-//! - `calls`  — the VM system calls (`mmap`, `sbrk`, counters) on the active space
+//! - `fork`   — copy-on-write and eager copies of a space for `fork`
+//! - `cow`    — the copy-on-write fault
+//! - `map`    — `map`, `munmap`, `mprotect`
+//! - `calls`  — the VM system calls on the active space
 
 pub mod active;
 pub mod calls;
+pub mod cow;
 pub mod fault;
+pub mod fork;
+pub mod map;
 pub mod space;

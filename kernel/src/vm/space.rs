@@ -8,11 +8,11 @@ use lazuli_vm::{Break, Prot, RegionSet, fresh_task_regions};
 use x86_64::structures::paging::PageTableFlags as Flags;
 
 pub struct AddressSpace {
-    tables: PageTables,
+    pub(super) tables: PageTables,
     pub regions: RegionSet,
     pub brk: Break,
-    present: usize,
-    table_pages: usize,
+    pub(super) present: usize,
+    pub(super) table_pages: usize,
 }
 
 impl AddressSpace {
@@ -75,35 +75,18 @@ impl AddressSpace {
         }
     }
 
-    /// A copy for a forked child: the same regions and break, and a private copy of
-    /// every present page (same address, same flags). Pages never touched stay lazy.
-    /// Walks present entries only. On running out of frames the partial copy is
-    /// freed and nothing leaks.
-    pub fn fork(&mut self) -> Result<Self, OutOfFrames> {
-        let mut child = Self {
-            tables: PageTables::new()?,
-            regions: self.regions.clone(),
-            brk: self.brk.clone(),
-            present: 0,
-            table_pages: 1,
-        };
-        let mut result = Ok(());
-        self.tables.for_each_present(|page, frame, flags| {
-            let Some(copy) = frame::allocate() else {
-                result = Err(OutOfFrames);
-                return false;
-            };
-            frame::copy(frame, copy);
-            match child.tables.map(page, copy, flags, &mut child.table_pages) {
-                Ok(()) => child.present += 1,
-                Err(e) => {
-                    frame::free(copy);
-                    result = Err(e);
-                }
-            }
-            result.is_ok()
-        });
-        result.map(|()| child) // on Err, dropping `child` frees what was copied
+    /// Flushes `page` from the TLB if this space is the active one.
+    pub(super) fn flush(&self, page: u64) {
+        if self.tables.is_active() {
+            x86_64::instructions::tlb::flush(x86_64::VirtAddr::new(page));
+        }
+    }
+
+    /// Flushes the whole TLB (non-global entries) if this space is the active one.
+    pub(super) fn flush_all(&self) {
+        if self.tables.is_active() {
+            x86_64::instructions::tlb::flush_all();
+        }
     }
 
     /// Unmaps [start, end): frees its present frames and the tables left empty.
@@ -115,7 +98,7 @@ impl AddressSpace {
 }
 
 /// Page-table flags for a region's protection. NX on everything not executable.
-fn flags_for(prot: Prot) -> Flags {
+pub(super) fn flags_for(prot: Prot) -> Flags {
     let mut flags = Flags::PRESENT;
     if prot.writable() {
         flags |= Flags::WRITABLE;

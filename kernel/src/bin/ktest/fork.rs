@@ -1,17 +1,23 @@
-//! fork with the seed's semantics, and wait: present pages copied, untouched pages
+//! fork — copy-on-write (the default) and the seed's eager copy — and wait: present pages copied, untouched pages
 //! lazy and independent, counters equal at the fork, kills confined to the child.
 use crate::cases::{Body, Case, Outcome};
 use crate::{ensure, ensure_eq};
 use alloc::{boxed::Box, format};
 use lazuli_api::{
-    ExitStatus, ForkError, Pid, WaitError, fork, free_frames, getptsize, mmap, numpp, numvp, user,
-    wait,
+    ExitStatus, ForkError, Pid, WaitError, fork, fork_copy, free_frames, getptsize, mmap, numpp,
+    numvp, user, wait,
 };
 
 const PAGE: usize = 4096;
 
 macro_rules! task_case {
-    ($name:literal, $f:ident) => {
+    ($name:literal, $f:ident, $copy:literal $(,)?) => {
+        Case {
+            name: $name,
+            body: Body::Task(|| Box::pin($f::<$copy>())),
+        }
+    };
+    ($name:literal, $f:ident $(,)?) => {
         Case {
             name: $name,
             body: Body::Task(|| Box::pin($f())),
@@ -19,27 +25,76 @@ macro_rules! task_case {
     };
 }
 
+/// Forks with the seed's eager copy when `COPY`, else copy-on-write (the default).
+fn fork_as<const COPY: bool>(
+    child: impl core::future::Future<Output = i32> + 'static,
+) -> Result<Pid, ForkError> {
+    if COPY { fork_copy(child) } else { fork(child) }
+}
+
 pub static CASES: &[Case] = &[
     task_case!(
         "fork_child_reads_parent_page_and_writes_its_own_copy",
-        present_copied
+        present_copied,
+        false
     ),
     task_case!(
         "fork_untouched_pages_stay_lazy_and_independent",
-        untouched_lazy
+        untouched_lazy,
+        false
     ),
-    task_case!("fork_counters_equal_then_frames_return", counters_equal),
+    task_case!(
+        "fork_counters_equal_then_frames_return",
+        counters_equal,
+        false
+    ),
     task_case!(
         "fork_child_killed_past_region_leaves_parent_intact",
-        child_killed
+        child_killed,
+        false
     ),
     task_case!(
-        "fork_of_1gib_sparse_region_copies_only_present_pages",
-        sparse_fork
+        "fork_of_1gib_sparse_region_shares_only_present_pages",
+        sparse_fork,
+        false
     ),
-    task_case!("fork_nested_generations_keep_their_own_memory", nested),
     task_case!(
-        "fork_without_enough_frames_fails_and_leaks_nothing",
+        "fork_nested_generations_keep_their_own_memory",
+        nested,
+        false
+    ),
+    task_case!(
+        "seed_fork_child_reads_parent_page_and_writes_its_own_copy",
+        present_copied,
+        true
+    ),
+    task_case!(
+        "seed_fork_untouched_pages_stay_lazy_and_independent",
+        untouched_lazy,
+        true
+    ),
+    task_case!(
+        "seed_fork_counters_equal_then_frames_return",
+        counters_equal,
+        true
+    ),
+    task_case!(
+        "seed_fork_child_killed_past_region_leaves_parent_intact",
+        child_killed,
+        true
+    ),
+    task_case!(
+        "seed_fork_of_1gib_sparse_region_copies_only_present_pages",
+        sparse_fork,
+        true
+    ),
+    task_case!(
+        "seed_fork_nested_generations_keep_their_own_memory",
+        nested,
+        true
+    ),
+    task_case!(
+        "seed_fork_without_enough_frames_fails_and_leaks_nothing",
         fork_oom
     ),
     task_case!(
@@ -56,10 +111,10 @@ async fn exited(pid: Pid) -> Result<i32, alloc::string::String> {
     }
 }
 
-async fn present_copied() -> Outcome {
+async fn present_copied<const COPY: bool>() -> Outcome {
     let a = mmap(3 * PAGE as isize);
     user::store(a, b'p');
-    let child = fork(async move {
+    let child = fork_as::<COPY>(async move {
         if user::load(a) != b'p' {
             return 1;
         }
@@ -76,11 +131,11 @@ async fn present_copied() -> Outcome {
     Ok(())
 }
 
-async fn untouched_lazy() -> Outcome {
+async fn untouched_lazy<const COPY: bool>() -> Outcome {
     let a = mmap(3 * PAGE as isize);
     user::store(a, 1);
     let parent_pp = numpp();
-    let child = fork(async move {
+    let child = fork_as::<COPY>(async move {
         let before = numpp();
         user::store(a + PAGE, 0x55);
         if numpp() != before + 1 {
@@ -104,14 +159,14 @@ async fn untouched_lazy() -> Outcome {
     Ok(())
 }
 
-async fn counters_equal() -> Outcome {
+async fn counters_equal<const COPY: bool>() -> Outcome {
     let frames = free_frames();
     let a = mmap(16 * PAGE as isize);
     for i in [0, 3, 9] {
         user::store(a + i * PAGE, i as u8);
     }
     let mine = (numvp(), numpp(), getptsize());
-    let child = fork(async move {
+    let child = fork_as::<COPY>(async move {
         let theirs = (numvp(), numpp(), getptsize());
         if theirs == mine { 0 } else { 1 }
     })
@@ -129,11 +184,11 @@ async fn counters_equal() -> Outcome {
     Ok(())
 }
 
-async fn child_killed() -> Outcome {
+async fn child_killed<const COPY: bool>() -> Outcome {
     let a = mmap(2 * PAGE as isize);
     user::store(a, 7);
     let frames = free_frames();
-    let child = fork(async move {
+    let child = fork_as::<COPY>(async move {
         user::store(a + 2 * PAGE, 1);
         0
     })
@@ -149,14 +204,14 @@ async fn child_killed() -> Outcome {
     Ok(())
 }
 
-async fn sparse_fork() -> Outcome {
+async fn sparse_fork<const COPY: bool>() -> Outcome {
     let a = mmap(1 << 30);
     for off in [0usize, 300 << 20, (1 << 30) - PAGE] {
         user::store(a + off, 3);
     }
     let present = numpp();
-    let child =
-        fork(async move { i32::from(numpp() != present) }).map_err(|e| format!("fork: {e:?}"))?;
+    let child = fork_as::<COPY>(async move { i32::from(numpp() != present) })
+        .map_err(|e| format!("fork: {e:?}"))?;
     ensure_eq!(
         exited(child).await?,
         0,
@@ -165,12 +220,12 @@ async fn sparse_fork() -> Outcome {
     Ok(())
 }
 
-async fn nested() -> Outcome {
+async fn nested<const COPY: bool>() -> Outcome {
     let a = mmap(PAGE as isize);
     user::store(a, b'P');
-    let child = fork(async move {
+    let child = fork_as::<COPY>(async move {
         user::store(a, b'C');
-        let grandchild = match fork(async move {
+        let grandchild = match fork_as::<COPY>(async move {
             let saw = user::load(a);
             user::store(a, b'G');
             i32::from(saw != b'C')
@@ -203,11 +258,11 @@ async fn fork_oom() -> Outcome {
         user::store(a + i * PAGE, 1);
     }
     let frames = free_frames();
-    let result = fork(async { 0 });
+    let result = fork_copy(async { 0 });
     ensure_eq!(
         result,
         Err(ForkError::NoMemory),
-        "fork with {pages} present pages"
+        "seed fork (eager copy) with {pages} present pages"
     );
     ensure_eq!(free_frames(), frames, "the partial copy was freed");
     Ok(())

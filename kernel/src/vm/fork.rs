@@ -1,0 +1,78 @@
+//! fork's copy of an address space, in two flavours:
+//!
+//! - [`AddressSpace::fork_cow`] (the default): every present page is shared, read-only
+//!   in both, its frame's owner count raised; the first write on either side copies
+//!   (see `cow`). Costs one entry per present page and no frame.
+//! - [`AddressSpace::fork_copy`] (the seed's): every present page is copied into a
+//!   fresh frame at once.
+//!
+//! Both keep the regions, the break and the one-region rule, leave untouched pages
+//! lazy, and walk present entries only (cost follows present pages, not region size).
+//! Counters follow CONTRACTS.md: a shared page is present in both tasks.
+use super::space::AddressSpace;
+use crate::mem::{
+    frame,
+    paging::{OutOfFrames, PageTables},
+};
+use x86_64::structures::paging::PageTableFlags as Flags;
+
+impl AddressSpace {
+    /// A child with the same layout and no pages yet.
+    fn empty_child(&self) -> Result<Self, OutOfFrames> {
+        Ok(Self {
+            tables: PageTables::new()?,
+            regions: self.regions.clone(),
+            brk: self.brk.clone(),
+            present: 0,
+            table_pages: 1,
+        })
+    }
+
+    /// The seed's fork: a private copy of every present page. On running out of
+    /// frames the partial copy is freed and nothing leaks.
+    pub fn fork_copy(&mut self) -> Result<Self, OutOfFrames> {
+        let mut child = self.empty_child()?;
+        let mut result = Ok(());
+        self.tables.for_each_present(|page, frame, flags| {
+            let Some(copy) = frame::allocate() else {
+                result = Err(OutOfFrames);
+                return false;
+            };
+            frame::copy(frame, copy);
+            match child.tables.map(page, copy, flags, &mut child.table_pages) {
+                Ok(()) => child.present += 1,
+                Err(e) => {
+                    frame::free(copy);
+                    result = Err(e);
+                }
+            }
+            result.is_ok()
+        });
+        result.map(|()| child) // on Err, dropping `child` frees what was copied
+    }
+
+    /// Copy-on-write fork: present pages shared read-only. Needs frames only for the
+    /// child's page tables; on running out, the child is dropped (its shares
+    /// released) and the parent keeps its pages, some now read-only — the next
+    /// write to them just restores write access (the owner count is back to 1).
+    pub fn fork_cow(&mut self) -> Result<Self, OutOfFrames> {
+        let mut child = self.empty_child()?;
+        let mut result = Ok(());
+        self.tables
+            .for_each_present_entry(0, u64::MAX, |page, entry| {
+                let flags = entry.flags() - Flags::WRITABLE;
+                let frame = entry.frame().expect("present");
+                entry.set_flags(flags);
+                match child.tables.map(page, frame, flags, &mut child.table_pages) {
+                    Ok(()) => {
+                        frame::share(frame);
+                        child.present += 1;
+                    }
+                    Err(e) => result = Err(e),
+                }
+                result.is_ok()
+            });
+        self.flush_all();
+        result.map(|()| child)
+    }
+}

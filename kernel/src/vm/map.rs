@@ -1,0 +1,63 @@
+//! The extended mapping calls on an address space: `map` (any number of regions,
+//! placed anywhere, at a hint, or fixed), `munmap` of any page range, and `mprotect`.
+//! Arguments are checked and placements decided by `lazuli_vm` (pure); here the
+//! page tables follow: frames freed on unmap, present entries re-flagged on protect.
+use super::space::{AddressSpace, flags_for};
+use crate::mem::frame;
+use lazuli_vm::{MapRequest, Prot, VmError, commit_map, plan_map, plan_protect, plan_unmap};
+use x86_64::structures::paging::PageTableFlags as Flags;
+
+/// Above this many pages, one full TLB flush beats page-by-page `invlpg`.
+const FLUSH_ALL_PAGES: usize = 32;
+
+impl AddressSpace {
+    /// Reserves a region as `req` asks; returns its start. Allocates no frame; a
+    /// `Fixed` request first unmaps what it replaces.
+    pub fn map(&mut self, req: &MapRequest) -> Result<u64, VmError> {
+        let plan = plan_map(&self.regions, req)?;
+        for r in &plan.replaced {
+            self.unmap(r.start, r.end);
+        }
+        commit_map(&mut self.regions, &plan);
+        Ok(plan.region.start)
+    }
+
+    /// Drops [addr, addr + len) from every region; frees its present frames and
+    /// the page tables left empty; a later access faults as not mapped.
+    pub fn munmap(&mut self, addr: u64, len: u64) -> Result<(), VmError> {
+        let range = plan_unmap(&self.regions, addr, len)?;
+        self.regions.remove_range(range.start, range.end);
+        self.unmap(range.start, range.end);
+        Ok(())
+    }
+
+    /// Changes the rights of [addr, addr + len), splitting regions as needed and
+    /// updating present entries. A shared (copy-on-write) frame stays read-only.
+    pub fn mprotect(&mut self, addr: u64, len: u64, prot: Prot) -> Result<(), VmError> {
+        let range = plan_protect(&self.regions, addr, len, prot)?;
+        self.regions.protect(range.start, range.end, prot);
+        let flags = flags_for(prot.effective());
+        let mut changed = 0;
+        self.tables
+            .for_each_present_entry(range.start, range.end, |_, entry| {
+                let shared = frame::owners(entry.frame().expect("present")) > 1;
+                entry.set_flags(if shared {
+                    flags - Flags::WRITABLE
+                } else {
+                    flags
+                });
+                changed += 1;
+                true
+            });
+        if changed > FLUSH_ALL_PAGES {
+            self.flush_all();
+        } else {
+            let mut page = range.start;
+            while page < range.end && changed > 0 {
+                self.flush(page);
+                page += lazuli_vm::PAGE_SIZE;
+            }
+        }
+        Ok(())
+    }
+}
