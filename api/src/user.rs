@@ -30,3 +30,12 @@ pub fn store_u64(addr: usize, value: u64) {
     // SAFETY: as for `load`.
     unsafe { core::ptr::write_volatile(addr as *mut u64, value) }
 }
+
+/// Calls the code at `addr` as a function taking and returning nothing (an exec
+/// test: a page without exec rights kills the task with `(exec, no-exec)`).
+pub fn call(addr: usize) {
+    // SAFETY: the kernel answers a fetch from a page it did not map executable by
+    // killing the task; code the app wrote itself runs with the app's own rights.
+    let f: extern "C" fn() = unsafe { core::mem::transmute(addr) };
+    f()
+}

@@ -12,6 +12,7 @@ extern crate alloc;
 mod base;
 mod cases;
 mod check;
+mod ext_vm;
 mod fork;
 mod seed_vm;
 
