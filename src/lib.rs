@@ -6,6 +6,7 @@
 //! - [`exec`] boots a machine, types scripted lines, enforces a timeout and maps
 //!   QEMU's exit status to what the kernel reported.
 //! - [`protocol`] is the kernel side's promise: prompts, exit codes, `--exec`'s view.
+//! - [`ktest`] reads the in-kernel test kernel's report.
 //! - [`cli`] parses the runner's flags.
 //!
 //! The disk images come from `build.rs`, which writes the table included below.
@@ -15,6 +16,7 @@ use std::path::PathBuf;
 
 pub mod cli;
 pub mod exec;
+pub mod ktest;
 pub mod protocol;
 pub mod qemu;
 pub mod tools;

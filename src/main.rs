@@ -83,9 +83,11 @@ fn run(options: &Options) -> Result<Exit, String> {
     };
     if options.gdb {
         eprintln!(
-            "lazuli: QEMU waits for GDB on localhost:{GDB_PORT}; attach with\n  \
-             gdb {} -ex 'target remote :{GDB_PORT}'\n\
-             (the README's GDB section explains loading symbols at the kernel's offset)",
+            "lazuli: QEMU starts paused and waits for GDB on localhost:{GDB_PORT}; in another terminal:\n  \
+             gdb -ex 'target remote :{GDB_PORT}' -ex 'add-symbol-file {} -o OFFSET' \
+             -ex 'hbreak _start' -ex continue\n\
+             OFFSET is where the bootloader put the kernel: its serial log line \
+             `virtual_address_offset: 0x...` (see the README's GDB section)",
             files.elf.display()
         );
     }
