@@ -6,9 +6,9 @@
 //! - `--exec LINE` boots headless, types LINE then `poweroff`, prints only LINE's
 //!   output (see `protocol::ExecView`) and exits 0 iff the kernel reported success;
 //! - otherwise an interactive boot: a QEMU window where a display exists, else (or
-//!   with `--headless`) the terminal is the serial console. When stdin is a pipe
-//!   rather than a terminal, the runner holds the piped text back until the kernel
-//!   shows its first prompt, so no byte is lost while firmware and kernel start.
+//!   with `--headless`) the terminal is the serial console. When stdin is not a
+//!   terminal (piped input), the runner holds it back until the kernel shows its
+//!   first prompt, so no byte is lost while firmware and kernel start.
 //!
 //! Exit status: 0 iff QEMU exited 33 (the kernel's success code), 1 otherwise,
 //! 2 for bad options.
@@ -96,7 +96,7 @@ fn run(options: &Options) -> Result<Exit, String> {
     let fail = |e: io::Error| format!("lazuli: cannot run {}: {e}", tools.qemu.display());
     let exit = if let Some(line) = &options.exec {
         exec_line(command, protocol, line, options)?
-    } else if machine.display == Display::Headless && !io::stdin().is_terminal() {
+    } else if !io::stdin().is_terminal() {
         let steps = [Step {
             expect: protocol.ready.into(),
             send: Send::OurStdin,
