@@ -150,8 +150,8 @@ pub fn scripted(
         });
         match chunks.recv_timeout(wait) {
             Ok(chunk) => {
-                live.write_all(&chunk)?;
-                live.flush()?;
+                // A closed stdout (`| head`) must not leave QEMU running unwatched.
+                let _ = live.write_all(&chunk).and_then(|()| live.flush());
                 seen.extend(chunk.iter().filter(|&&b| b != b'\r'));
                 output.extend_from_slice(&chunk);
             }
