@@ -124,6 +124,7 @@ fn run(options: &Options) -> Result<Exit, String> {
 }
 
 /// `--exec`: types `line` (then the exit command) and prints only its output.
+/// A kernel that exits before `line` could be typed counts as a failure.
 fn exec_line(
     command: std::process::Command,
     protocol: protocol::Protocol,
@@ -142,6 +143,11 @@ fn exec_line(
     eprint!("{}", outcome.stderr);
     if !view.view.reached_ready() {
         eprintln!("lazuli: the kernel never showed {:?}", protocol.ready);
+    }
+    if outcome.unsent == steps.len() && outcome.exit == Exit::Success {
+        // It powered off cleanly, but LINE never ran: that is not LINE succeeding.
+        eprintln!("lazuli: the kernel exited before {line:?} was typed");
+        return Ok(Exit::Failure);
     }
     Ok(outcome.exit)
 }
