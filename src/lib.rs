@@ -6,6 +6,7 @@
 //! - [`exec`] boots a machine, types scripted lines, enforces a timeout and maps
 //!   QEMU's exit status to what the kernel reported.
 //! - [`protocol`] is the kernel side's promise: prompts, exit codes, `--exec`'s view.
+//! - [`gdb`] finds where the bootloader loads the kernel, for GDB's symbols.
 //! - [`ktest`] reads the in-kernel test kernel's report.
 //! - [`cli`] parses the runner's flags.
 //!
@@ -16,6 +17,7 @@ use std::path::PathBuf;
 
 pub mod cli;
 pub mod exec;
+pub mod gdb;
 pub mod ktest;
 pub mod protocol;
 pub mod qemu;

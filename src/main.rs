@@ -82,14 +82,7 @@ fn run(options: &Options) -> Result<Exit, String> {
         gdb: options.gdb,
     };
     if options.gdb {
-        eprintln!(
-            "lazuli: QEMU starts paused and waits for GDB on localhost:{GDB_PORT}; in another terminal:\n  \
-             gdb -ex 'target remote :{GDB_PORT}' -ex 'add-symbol-file {} -o OFFSET' \
-             -ex 'hbreak _start' -ex continue\n\
-             OFFSET is where the bootloader put the kernel: its serial log line \
-             `virtual_address_offset: 0x...` (see the README's GDB section)",
-            files.elf.display()
-        );
+        print_gdb_help(&files);
     }
     let command = machine.command(&tools);
     let protocol = protocol::protocol(files.name);
@@ -167,6 +160,24 @@ impl Write for ViewWriter {
 
     fn flush(&mut self) -> io::Result<()> {
         self.out.flush()
+    }
+}
+
+/// `--gdb`: how to attach, with the kernel's symbols at their load offset.
+fn print_gdb_help(files: &KernelFiles) {
+    let offset =
+        lazuli::gdb::load_offset(&files.elf).map_or("OFFSET".into(), |o| format!("{o:#x}"));
+    eprintln!(
+        "lazuli: QEMU starts paused and waits for GDB on localhost:{GDB_PORT}; in another terminal:\n  \
+         gdb -ex 'target remote :{GDB_PORT}' -ex 'add-symbol-file {} -o {offset}' \
+         -ex 'hbreak _start' -ex continue",
+        files.elf.display()
+    );
+    if offset == "OFFSET" {
+        eprintln!(
+            "OFFSET is where the bootloader put the kernel; the kernel's BootloaderConfig does \
+             not fix it (see the README's GDB section)"
+        );
     }
 }
 
