@@ -1,1 +1,252 @@
-fn main() {}
+//! In-QEMU integration tests: boot the real disk images and check what the kernel
+//! printed and how it exited.
+//!
+//! At startup the `ktest` kernel boots under BIOS and UEFI at once and runs its
+//! in-kernel cases; each case becomes a trial `FIRMWARE::ktest::CASE`. The other
+//! trials boot `lazuli` (directly, or through the runner binary for `--exec`).
+//! Every boot is headless TCG with a timeout; QEMU's exit status must be the
+//! kernel's own code (33 success, 35 failure), never a kill or a crash.
+
+use lazuli::{
+    exec::{self, Exit, Outcome, Send, Step},
+    ktest::{self, Report},
+    protocol::{KTEST, SHELL},
+    qemu::{Firmware, Machine, Tools},
+    tools,
+};
+use libtest_mimic::{Arguments, Failed, Trial};
+use std::{io, process::Command, sync::OnceLock, thread, time::Duration};
+
+/// How long one boot may take before it counts as hung.
+const BOOT_TIMEOUT: Duration = Duration::from_secs(120);
+/// Both firmwares, UEFI first: its boots are the slow ones, so they start early.
+const FIRMWARES: [Firmware; 2] = [Firmware::Uefi, Firmware::Bios];
+
+static TOOLS: OnceLock<Tools> = OnceLock::new();
+
+fn main() {
+    let args = Arguments::from_args();
+    match tools::ensure(true) {
+        Ok(found) => TOOLS.set(found).expect("set once"),
+        Err(message) => {
+            eprintln!("{message}");
+            std::process::exit(1);
+        }
+    }
+    let suites = thread::scope(|scope| {
+        let boots = FIRMWARES.map(|fw| scope.spawn(move || (fw, run_ktest(fw))));
+        boots.map(|boot| boot.join().expect("ktest boot thread"))
+    });
+    let mut trials = Vec::new();
+    for firmware in FIRMWARES {
+        let fw = firmware.name();
+        trials.push(Trial::test(format!("{fw}::boots_to_prompt"), move || {
+            boots_to_prompt(firmware)
+        }));
+        trials.push(Trial::test(
+            format!("{fw}::exec_hello_prints_and_exits_zero"),
+            move || exec_hello_prints_and_exits_zero(firmware),
+        ));
+    }
+    trials.push(Trial::test(
+        "bios::unknown_command_fails",
+        unknown_command_fails,
+    ));
+    trials.push(Trial::test(
+        "bios::kernel_panic_is_reported",
+        kernel_panic_is_reported,
+    ));
+    for (firmware, suite) in suites {
+        trials.extend(ktest_trials(firmware, suite));
+    }
+    libtest_mimic::run(&args, trials).exit();
+}
+
+/// Boots `kernel` headless under `firmware`, playing `steps`.
+fn boot(kernel: &str, firmware: Firmware, steps: &[Step]) -> Result<Outcome, Failed> {
+    let files = lazuli::kernel(kernel).ok_or(format!("no image for kernel {kernel}"))?;
+    let machine = Machine::headless(files.image(firmware).clone(), firmware);
+    let command = machine.command(TOOLS.get().expect("tools found in main"));
+    Ok(exec::scripted(
+        command,
+        steps,
+        Some(BOOT_TIMEOUT),
+        &mut io::sink(),
+    )?)
+}
+
+/// Runs the runner binary (what `cargo run --` runs) with `args`.
+fn runner(args: &[&str]) -> Result<Outcome, Failed> {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_lazuli"));
+    command.args(args).args(["--timeout", "120"]);
+    let timeout = BOOT_TIMEOUT + Duration::from_secs(30);
+    Ok(exec::scripted(
+        command,
+        &[],
+        Some(timeout),
+        &mut io::sink(),
+    )?)
+}
+
+/// Types `line` into the shell once it is ready.
+fn type_line(expect: &str, line: &str) -> Step {
+    Step {
+        expect: expect.into(),
+        send: Send::Text(format!("{line}\n")),
+    }
+}
+
+/// A failure that shows what happened: `what`, the exit, and the output's tail.
+fn failure(what: &str, outcome: &Outcome) -> Failed {
+    let text = outcome.text();
+    let lines: Vec<&str> = text.lines().collect();
+    let tail = lines[lines.len().saturating_sub(40)..].join("\n");
+    let mut message = format!(
+        "{what}\n  exit: {} after {:.1} s\n--- output (last 40 lines) ---\n{tail}",
+        outcome.exit,
+        outcome.elapsed.as_secs_f64()
+    );
+    if !outcome.stderr.trim().is_empty() {
+        message += &format!("\n--- stderr ---\n{}", outcome.stderr.trim_end());
+    }
+    message.into()
+}
+
+/// The runner's own exit code (0 success, 1 failure); None if it was killed.
+fn runner_code(outcome: &Outcome) -> Option<i32> {
+    match outcome.exit {
+        Exit::Status(code) => Some(code),
+        Exit::Success => Some(33),
+        Exit::Failure => Some(35),
+        Exit::Signal(_) | Exit::TimedOut(_) => None,
+    }
+}
+
+fn boots_to_prompt(firmware: Firmware) -> Result<(), Failed> {
+    let outcome = boot("lazuli", firmware, &[type_line(SHELL.ready, "poweroff")])?;
+    let text = outcome.text();
+    if outcome.unsent > 0 {
+        return Err(failure("never showed the prompt `$ `", &outcome));
+    }
+    let before_prompt = &text[..text.find(SHELL.ready).unwrap_or(0)];
+    if !before_prompt.lines().any(|l| l.starts_with("lazuli ")) {
+        return Err(failure(
+            "no banner line `lazuli ...` before the prompt",
+            &outcome,
+        ));
+    }
+    if outcome.exit != Exit::Success {
+        return Err(failure(
+            "`poweroff` after boot did not exit with success",
+            &outcome,
+        ));
+    }
+    Ok(())
+}
+
+fn exec_hello_prints_and_exits_zero(firmware: Firmware) -> Result<(), Failed> {
+    let mut args = vec!["--exec", "hello"];
+    if firmware == Firmware::Uefi {
+        args.push("--uefi");
+    }
+    let outcome = runner(&args)?;
+    let text = outcome.text();
+    if text.lines().next() != Some("hello from lazuli") {
+        return Err(failure(
+            "--exec output does not start with `hello from lazuli` (boot noise or echo kept?)",
+            &outcome,
+        ));
+    }
+    if runner_code(&outcome) != Some(0) {
+        return Err(failure("runner did not exit 0", &outcome));
+    }
+    Ok(())
+}
+
+fn unknown_command_fails() -> Result<(), Failed> {
+    let outcome = runner(&["--exec", "no-such-command"])?;
+    let expected = "unknown command: no-such-command (try help)";
+    if !outcome.text().lines().any(|l| l == expected) {
+        return Err(failure(&format!("no line `{expected}`"), &outcome));
+    }
+    if runner_code(&outcome) != Some(1) {
+        return Err(failure(
+            "runner should exit 1 for a failed command",
+            &outcome,
+        ));
+    }
+    Ok(())
+}
+
+fn kernel_panic_is_reported() -> Result<(), Failed> {
+    let outcome = boot("ktest", Firmware::Bios, &[type_line(KTEST.ready, "panic")])?;
+    let prefix = "KERNEL PANIC: deliberate panic from ktest at ";
+    let text = outcome.text();
+    let located = text
+        .lines()
+        .filter_map(|l| l.strip_prefix(prefix))
+        .any(|place| {
+            place
+                .rsplit_once(':')
+                .is_some_and(|(_, n)| n.parse::<u32>().is_ok())
+        });
+    if !located {
+        return Err(failure(&format!("no line `{prefix}FILE:LINE`"), &outcome));
+    }
+    if outcome.exit != Exit::Failure {
+        return Err(failure(
+            "a panic must exit with the failure code (35)",
+            &outcome,
+        ));
+    }
+    Ok(())
+}
+
+/// One ktest boot's result: the report, or why the boot itself broke.
+type Suite = Result<(Report, Outcome), String>;
+
+/// Boots `ktest` under `firmware` and has it run every case.
+fn run_ktest(firmware: Firmware) -> Suite {
+    let outcome = boot("ktest", firmware, &[type_line(KTEST.ready, "run")])
+        .map_err(|e| e.message().unwrap_or("boot failed").to_string())?;
+    Ok((ktest::parse(&outcome.text()), outcome))
+}
+
+/// A trial per in-kernel case, plus `FIRMWARE::ktest::all_cases_reported`.
+fn ktest_trials(firmware: Firmware, suite: Suite) -> Vec<Trial> {
+    let prefix = format!("{}::ktest", firmware.name());
+    let (report, outcome) = match suite {
+        Ok(suite) => suite,
+        Err(message) => {
+            return vec![Trial::test(
+                format!("{prefix}::all_cases_reported"),
+                move || Err(message.into()),
+            )];
+        }
+    };
+    let mut trials: Vec<Trial> = report
+        .cases
+        .iter()
+        .map(|case| {
+            let result = case.result.clone();
+            Trial::test(format!("{prefix}::{}", case.name), move || Ok(result?))
+        })
+        .collect();
+    trials.push(Trial::test(
+        format!("{prefix}::all_cases_reported"),
+        move || {
+            if outcome.unsent > 0 {
+                return Err(failure("never printed `ktest: ready`", &outcome));
+            }
+            if let Err(why) = report.check_summary() {
+                return Err(failure(&why, &outcome));
+            }
+            if outcome.exit != Exit::Success {
+                let why = format!("{} case(s) failed, or the exit was wrong", report.failed());
+                return Err(failure(&why, &outcome));
+            }
+            Ok(())
+        },
+    ));
+    trials
+}

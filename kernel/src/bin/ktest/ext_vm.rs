@@ -437,13 +437,13 @@ async fn cow_storm() -> Outcome {
     for k in 0..24usize {
         let child = fork(async move {
             user::store(a + (k % 8) * PAGE, k as u8);
-            if k % 3 == 0 {
-                if let Ok(grandchild) = fork(async move {
+            if k % 3 == 0
+                && let Ok(grandchild) = fork(async move {
                     user::store(a, 1);
                     0
-                }) {
-                    let _ = wait(grandchild).await;
-                }
+                })
+            {
+                let _ = wait(grandchild).await;
             }
             i32::from(user::load(a + (k % 8) * PAGE) != k as u8)
         })
