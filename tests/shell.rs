@@ -1,0 +1,372 @@
+//! The shell and the `vm` playground as users see them: each trial runs one line
+//! through the runner (`cargo run -- --exec LINE`) on the real kernel and checks the
+//! exact output forms of CONTRACTS.md sections 2 and 3, and the exit status. One
+//! trial looks at the framebuffer through QEMU's `screendump`.
+use libtest_mimic::{Arguments, Failed, Trial};
+use std::{
+    io::{Read, Write},
+    os::unix::net::UnixStream,
+    path::Path,
+    process::{Command, Stdio},
+    sync::{Arc, Mutex},
+    thread,
+    time::{Duration, Instant},
+};
+
+/// A test: the line to run, then a check of (output lines, runner exit code).
+type Check = fn(&[String], i32) -> Result<(), String>;
+
+fn main() {
+    let args = Arguments::from_args();
+    let mut trials: Vec<Trial> = EXEC_CASES
+        .iter()
+        .map(|&(name, firmware, line, check)| {
+            Trial::test(format!("{firmware}::{name}"), move || {
+                exec_case(firmware, line, check)
+            })
+        })
+        .collect();
+    trials.push(Trial::test(
+        "bios::framebuffer_shows_text_and_changes",
+        framebuffer_changes,
+    ));
+    libtest_mimic::run(&args, trials).exit();
+}
+
+const EXEC_CASES: &[(&str, &str, &str, Check)] = &[
+    (
+        "help_lists_every_command",
+        "bios",
+        "help",
+        help_lists_every_command,
+    ),
+    ("fresh_task_numvp_is_9", "bios", "numvp", |out, code| {
+        exact(out, code, 0, &["9"])
+    }),
+    ("fresh_task_numpp_is_0", "bios", "numpp", |out, code| {
+        exact(out, code, 0, &["0"])
+    }),
+    (
+        "fresh_task_getptsize_is_1",
+        "bios",
+        "getptsize",
+        |out, code| exact(out, code, 0, &["1"]),
+    ),
+    ("mmaptest_passes", "bios", "mmaptest", mmaptest_passes),
+    ("mmaptest_passes", "uefi", "mmaptest", mmaptest_passes),
+    (
+        "unknown_command_fails_with_one_line",
+        "bios",
+        "frobnicate",
+        |out, code| exact(out, code, 1, &["unknown command: frobnicate (try help)"]),
+    ),
+    (
+        "vm_seed_error_table",
+        "bios",
+        "vm mmap 0; mmap -1234; mmap 100; mmap 1234; mmap 4097; mmap 4096; mmap 4096",
+        |out, code| {
+            let want = [
+                "mmap(0) = 0",
+                "mmap(-1234) = 0",
+                "mmap(100) = 0",
+                "mmap(1234) = 0",
+                "mmap(4097) = 0",
+                "mmap(4096) = 0x40000000",
+                "mmap(4096) = 0",
+            ];
+            exact(out, code, 0, &want)
+        },
+    ),
+    (
+        "vm_every_command_prints_its_form",
+        "bios",
+        "vm mmap 8192; stat; w $+0 97; stat; r $+0; r $+4096; sbrk 4096; sbrk -4096; sbrk -8192",
+        |out, code| {
+            let want = [
+                "mmap(8192) = 0x40000000",
+                "stat: numvp=11 numpp=0 getptsize=1",
+                "w 0x40000000 = 97",
+                "stat: numvp=11 numpp=1 getptsize=4",
+                "r 0x40000000 = 97",
+                "r 0x40001000 = 0",
+                "sbrk(4096) = 0x40002000",
+                "sbrk(-4096) = 0x40003000",
+                "sbrk(-8192) = -1",
+            ];
+            exact(out, code, 0, &want)
+        },
+    ),
+    ("vm_free_prints_frames", "bios", "vm free", |out, code| {
+        let ok = out.len() == 1
+            && out[0]
+                .strip_prefix("free: ")
+                .and_then(|r| r.strip_suffix(" frames"))
+                .is_some_and(|n| n.parse::<u64>().is_ok_and(|n| n > 1000));
+        expect(ok && code == 0, "one line `free: N frames`", out, code)
+    }),
+    (
+        "vm_fork_script_runs_child_lines_then_reports",
+        "bios",
+        "vm mmap 8192; w $+0 112; fork { r $+0; w $+0 99; r $+0; fork { r $+0 } }; r $+0",
+        |out, code| {
+            let want = [
+                "mmap(8192) = 0x40000000",
+                "w 0x40000000 = 112",
+                "r 0x40000000 = 112",
+                "w 0x40000000 = 99",
+                "r 0x40000000 = 99",
+                "r 0x40000000 = 99",
+                "fork: child exited 0",
+                "fork: child exited 0",
+                "r 0x40000000 = 112",
+            ];
+            exact(out, code, 0, &want)
+        },
+    ),
+    (
+        "vm_child_killed_is_reported_and_parent_goes_on",
+        "bios",
+        "vm mmap 4096; fork { w $+4096 1 }; stat",
+        |out, code| {
+            let reason = "page fault at 0x40001000 (write, not mapped)";
+            let ok = out.len() == 4
+                && out[1].ends_with(&format!("(vm) killed: {reason}"))
+                && out[2] == format!("fork: child killed: {reason}")
+                && out[3].starts_with("stat: numvp=10 ")
+                && code == 0;
+            expect(
+                ok,
+                "kernel kill line, `fork: child killed: REASON`, then stat",
+                out,
+                code,
+            )
+        },
+    ),
+    (
+        "vm_bad_access_ends_the_script",
+        "bios",
+        "vm mmap 4096; w $-1 1; stat",
+        |out, code| {
+            let reason = "page fault at 0x3fffffff (write, not mapped)";
+            let ok = out.len() == 3
+                && out[0] == "mmap(4096) = 0x40000000"
+                && out[1].starts_with("task ")
+                && out[1].ends_with(&format!("(vm) killed: {reason}"))
+                && out[2] == format!("vm: killed: {reason}")
+                && code == 1;
+            expect(
+                ok,
+                "the kill line and `vm: killed: REASON`, no stat, exit 1",
+                out,
+                code,
+            )
+        },
+    ),
+    (
+        "vm_show_draws_regions_as_cells",
+        "bios",
+        "vm mmap 8192; w $+4096 1; show",
+        |out, code| {
+            let want = [
+                "mmap(8192) = 0x40000000",
+                "w 0x40001000 = 1",
+                "show: 3 regions, numvp=11 numpp=1 (# present, + partly present, . reserved, x guard)",
+                "  0x000040000000-0x000040002000 mmap   rw          2 pages [.#]",
+                "  0x7ffeffff7000-0x7ffeffff8000 guard  none        1 page  [x]",
+                "  0x7ffeffff8000-0x7fff00000000 stack  rw          8 pages [........]",
+            ];
+            exact(out, code, 0, &want)
+        },
+    ),
+    (
+        "vm_bad_script_says_why",
+        "bios",
+        "vm w 12 1",
+        |out, code| exact(out, code, 1, &["vm: bad address \"12\" (0x… or $+OFF)"]),
+    ),
+];
+
+/// Runs `line` with `cargo run -- --exec` (the built runner) and checks it.
+fn exec_case(firmware: &str, line: &str, check: Check) -> Result<(), Failed> {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_lazuli"));
+    command.args(["--exec", line, "--timeout", "120"]);
+    if firmware == "uefi" {
+        command.arg("--uefi");
+    }
+    let out = command.output().map_err(|e| format!("runner: {e}"))?;
+    let text = String::from_utf8_lossy(&out.stdout).replace('\r', "");
+    let lines: Vec<String> = text.lines().map(str::to_string).collect();
+    let code = out.status.code().unwrap_or(-1);
+    check(&lines, code).map_err(|why| {
+        format!(
+            "{why}\n--- stderr ---\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+        .into()
+    })
+}
+
+fn expect(ok: bool, what: &str, out: &[String], code: i32) -> Result<(), String> {
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "want {what}\n--- got (exit {code}) ---\n{}",
+            out.join("\n")
+        ))
+    }
+}
+
+fn exact(out: &[String], code: i32, want_code: i32, want: &[&str]) -> Result<(), String> {
+    expect(
+        out == want && code == want_code,
+        &format!("exit {want_code} and exactly:\n{}", want.join("\n")),
+        out,
+        code,
+    )
+}
+
+fn help_lists_every_command(out: &[String], code: i32) -> Result<(), String> {
+    let commands = [
+        "numvp",
+        "numpp",
+        "getptsize",
+        "mmaptest",
+        "vm",
+        "free",
+        "ps",
+        "bench",
+        "hello",
+        "clear",
+        "help",
+        "poweroff",
+    ];
+    let missing: Vec<_> = commands
+        .iter()
+        .filter(|c| !out.iter().any(|l| l.split_whitespace().next() == Some(**c)))
+        .collect();
+    expect(
+        missing.is_empty() && code == 0,
+        &format!("a line for each command; missing {missing:?}"),
+        out,
+        code,
+    )
+}
+
+fn mmaptest_passes(out: &[String], code: i32) -> Result<(), String> {
+    let last = out.last().map(String::as_str).unwrap_or("");
+    let ok = last.starts_with("mmaptest: ") && last.ends_with(" passed, 0 failed");
+    let passes = out.iter().filter(|l| l.starts_with("PASS ")).count();
+    expect(
+        ok && passes >= 15 && code == 0,
+        "PASS lines and `mmaptest: N passed, 0 failed`",
+        out,
+        code,
+    )
+}
+
+/// Boots the real kernel with a monitor socket: the screen after boot is not one
+/// flat colour, and it changes when a command prints.
+fn framebuffer_changes() -> Result<(), Failed> {
+    let dir = std::env::temp_dir().join(format!("lazuli-screen-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let sock = dir.join("monitor.sock");
+    let files = lazuli::kernel("lazuli").ok_or("no lazuli image")?;
+    let tools = lazuli::tools::ensure(true)?;
+    let machine = lazuli::qemu::Machine::headless(files.bios.clone(), lazuli::qemu::Firmware::Bios);
+    let mut command = machine.command(&tools);
+    command
+        .arg("-monitor")
+        .arg(format!("unix:{},server,nowait", sock.display()));
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()?;
+    let output = Arc::new(Mutex::new(Vec::new()));
+    let mut stdout = child.stdout.take().expect("piped");
+    let sink = Arc::clone(&output);
+    thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = stdout.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            sink.lock().expect("output").extend_from_slice(&buf[..n]);
+        }
+    });
+    let prompts = |n: usize| {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            if output
+                .lock()
+                .expect("output")
+                .windows(2)
+                .filter(|w| w == b"$ ")
+                .count()
+                >= n
+            {
+                thread::sleep(Duration::from_millis(300)); // let the framebuffer catch up
+                return Ok(());
+            }
+            thread::sleep(Duration::from_millis(50));
+        }
+        Err(format!("no prompt #{n}"))
+    };
+    let result = (|| -> Result<(), Failed> {
+        prompts(1)?;
+        let before = screendump(&sock, &dir.join("before.ppm"))?;
+        if before.iter().all(|&b| b == before[0]) {
+            return Err("the screen is one flat colour after boot".into());
+        }
+        let stdin = child.stdin.as_mut().expect("piped");
+        stdin.write_all(b"help\n")?;
+        stdin.flush()?;
+        prompts(2)?;
+        let after = screendump(&sock, &dir.join("after.ppm"))?;
+        if before == after {
+            return Err("the screen did not change when `help` printed".into());
+        }
+        Ok(())
+    })();
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
+/// Asks QEMU's monitor for a screendump and returns the PPM's pixel bytes.
+fn screendump(sock: &Path, file: &Path) -> Result<Vec<u8>, Failed> {
+    let mut monitor = UnixStream::connect(sock)?;
+    monitor.set_read_timeout(Some(Duration::from_secs(10)))?;
+    let mut seen = Vec::new();
+    let mut read_prompt = |m: &mut UnixStream| -> Result<(), Failed> {
+        let mut buf = [0u8; 1024];
+        while !seen.ends_with(b"(qemu) ") {
+            let n = m.read(&mut buf)?;
+            if n == 0 {
+                return Err("monitor closed".into());
+            }
+            seen.extend_from_slice(&buf[..n]);
+        }
+        seen.clear();
+        Ok(())
+    };
+    read_prompt(&mut monitor)?;
+    writeln!(monitor, "screendump {}", file.display())?;
+    read_prompt(&mut monitor)?;
+    let ppm = std::fs::read(file)?;
+    // P6 header: magic, width, height, max value, each followed by whitespace.
+    let mut fields = 0;
+    let mut at = 0;
+    while fields < 4 && at < ppm.len() {
+        if ppm[at].is_ascii_whitespace() && (at == 0 || !ppm[at - 1].is_ascii_whitespace()) {
+            fields += 1;
+        }
+        at += 1;
+    }
+    if !ppm.starts_with(b"P6") || at >= ppm.len() {
+        return Err("not a PPM screendump".into());
+    }
+    Ok(ppm[at..].to_vec())
+}
