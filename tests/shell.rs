@@ -179,6 +179,65 @@ const EXEC_CASES: &[(&str, &str, &str, Check)] = &[
         },
     ),
     (
+        "vm_map_munmap_mprotect_print_their_forms",
+        "bios",
+        "vm map 8192 rw; map 4096 r at $+0; map 4096 r at $+0 noreplace; map 4096 r at $+0 fixed; \
+         map 0 rw; map 4096 rwq; munmap $+0 4096; munmap $+1 4096; mprotect 0x400000 4096 r; \
+         mprotect 0x400000 12288 r; map 4096 rwx; w $+0 195; x $+0",
+        |out, code| {
+            let want = [
+                "map(8192, rw) = 0x400000",
+                "map(4096, r) = 0x402000",
+                "map(4096, r) = error overlap",
+                "map(4096, r) = 0x402000",
+                "map(0, rw) = error zero_length",
+                "map(4096, rwq) = error bad_prot",
+                "munmap(0x402000, 4096) = 0",
+                "munmap(0x402001, 4096) = error unaligned",
+                "mprotect(0x400000, 4096, r) = 0",
+                "mprotect(0x400000, 12288, r) = error not_mapped",
+                "map(4096, rwx) = 0x402000",
+                "w 0x402000 = 195",
+                "x 0x402000 returned",
+            ];
+            exact(out, code, 0, &want)
+        },
+    ),
+    (
+        "vm_exec_from_no_exec_page_kills",
+        "bios",
+        "vm map 4096 rw; w $+0 195; x $+0",
+        |out, code| killed(out, code, 2, "page fault at 0x400000 (exec, no-exec)"),
+    ),
+    (
+        "vm_write_to_read_only_page_kills",
+        "bios",
+        "vm map 4096 r; r $+0; w $+0 1",
+        |out, code| killed(out, code, 2, "page fault at 0x400000 (write, read-only)"),
+    ),
+    (
+        "vm_guard_region_kills_and_shows",
+        "bios",
+        "vm map 4096 guard; show; r $+0",
+        |out, code| {
+            let drawn = out
+                .iter()
+                .any(|l| l == "  0x000000400000-0x000000401000 guard  none        1 page  [x]");
+            let end = killed(
+                &out[out.len().saturating_sub(2)..],
+                code,
+                0,
+                "page fault at 0x400000 (guard page)",
+            );
+            expect(
+                drawn && end.is_ok(),
+                "a guard row in show, then a guard-page kill",
+                out,
+                code,
+            )
+        },
+    ),
+    (
         "vm_bad_script_says_why",
         "bios",
         "vm w 12 1",
@@ -221,6 +280,21 @@ fn exact(out: &[String], code: i32, want_code: i32, want: &[&str]) -> Result<(),
     expect(
         out == want && code == want_code,
         &format!("exit {want_code} and exactly:\n{}", want.join("\n")),
+        out,
+        code,
+    )
+}
+
+/// After `skip` lines, the kernel's kill line and `vm: killed: REASON`; exit 1.
+fn killed(out: &[String], code: i32, skip: usize, reason: &str) -> Result<(), String> {
+    let ok = out.len() == skip + 2
+        && out[skip].starts_with("task ")
+        && out[skip].ends_with(&format!("(vm) killed: {reason}"))
+        && out[skip + 1] == format!("vm: killed: {reason}")
+        && code == 1;
+    expect(
+        ok,
+        &format!("the kill line and `vm: killed: {reason}`, exit 1"),
         out,
         code,
     )

@@ -11,18 +11,26 @@ use core::{
 };
 use spin::Mutex;
 
-const RING: usize = 256;
+const RING: usize = 4096;
 static BYTES: [AtomicU8; RING] = [const { AtomicU8::new(0) }; RING];
 static HEAD: AtomicUsize = AtomicUsize::new(0); // next slot to read
 static TAIL: AtomicUsize = AtomicUsize::new(0); // next slot to write
 static READER: Mutex<Option<Waker>> = Mutex::new(None);
 
-/// Appends a byte (interrupt context). Drops it if the ring is full.
+/// Whether the ring has room for another byte.
+pub fn has_room() -> bool {
+    TAIL.load(Ordering::Relaxed)
+        .wrapping_sub(HEAD.load(Ordering::Acquire))
+        < RING
+}
+
+/// Appends a byte (interrupt context). Drops it if the ring is full — serial input
+/// is not read then (see [`has_room`]), so only keystrokes can be lost.
 pub fn push(byte: u8) {
-    let tail = TAIL.load(Ordering::Relaxed);
-    if tail.wrapping_sub(HEAD.load(Ordering::Acquire)) >= RING {
+    if !has_room() {
         return;
     }
+    let tail = TAIL.load(Ordering::Relaxed);
     BYTES[tail % RING].store(byte, Ordering::Relaxed);
     TAIL.store(tail.wrapping_add(1), Ordering::Release);
 }
@@ -61,6 +69,12 @@ pub struct ReadByte;
 impl Future for ReadByte {
     type Output = u8;
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<u8> {
+        if let Some(byte) = pop() {
+            return Poll::Ready(byte);
+        }
+        // Serial bytes left in the UART while the ring was full raise no new
+        // interrupt: collect them now.
+        x86_64::instructions::interrupts::without_interrupts(crate::serial::drain_received);
         if let Some(byte) = pop() {
             return Poll::Ready(byte);
         }

@@ -22,8 +22,11 @@ pub fn init() {
 /// Moves bytes that arrived while interrupts were off into the input stream (their
 /// interrupt edge came before the PIC listened).
 pub fn drain_received() {
-    while let Some(byte) = receive() {
-        crate::input::push(byte);
+    while crate::input::has_room() {
+        match receive() {
+            Some(byte) => crate::input::push(byte),
+            None => break,
+        }
     }
 }
 

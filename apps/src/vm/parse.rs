@@ -25,10 +25,29 @@ impl Addr {
     }
 }
 
+/// Where `map` puts its region, as written after `at`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum At {
+    Anywhere,
+    Hint(Addr),
+    Fixed(Addr),
+    NoReplace(Addr),
+}
+
 /// One playground command.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Command {
     Mmap(isize),
+    /// `map LEN PROT [at ADDR [fixed|noreplace]]`; PROT is kept as written
+    /// (`rw`, `none`, `guard`, …) and checked when the command runs.
+    Map {
+        len: usize,
+        prot: String,
+        at: At,
+    },
+    Munmap(Addr, usize),
+    Mprotect(Addr, usize, String),
+    Exec(Addr),
     Sbrk(isize),
     Write(Addr, u8),
     Read(Addr),
@@ -129,11 +148,43 @@ fn command(tokens: &[Token], pos: &mut usize) -> Result<Command, String> {
         "sbrk" => want(1).and_then(|()| Ok(Command::Sbrk(number(args[0])?))),
         "w" => want(2).and_then(|()| Ok(Command::Write(addr(args[0])?, byte(args[1])?))),
         "r" => want(1).and_then(|()| Ok(Command::Read(addr(args[0])?))),
+        "map" => map_command(&args),
+        "munmap" => want(2).and_then(|()| Ok(Command::Munmap(addr(args[0])?, length(args[1])?))),
+        "mprotect" => want(3).and_then(|()| {
+            Ok(Command::Mprotect(
+                addr(args[0])?,
+                length(args[1])?,
+                args[2].to_string(),
+            ))
+        }),
+        "x" => want(1).and_then(|()| Ok(Command::Exec(addr(args[0])?))),
         "stat" => want(0).map(|()| Command::Stat),
         "free" => want(0).map(|()| Command::Free),
         "show" => want(0).map(|()| Command::Show),
         other => Err(format!("unknown command {other:?}")),
     }
+}
+
+/// `map LEN PROT`, optionally `at ADDR`, optionally then `fixed` or `noreplace`.
+fn map_command(args: &[&str]) -> Result<Command, String> {
+    let usage = || "map LEN PROT [at ADDR [fixed|noreplace]]".to_string();
+    let (len, prot) = match args {
+        [len, prot, ..] => (length(len)?, prot.to_string()),
+        _ => return Err(usage()),
+    };
+    let at = match &args[2..] {
+        [] => At::Anywhere,
+        ["at", a] => At::Hint(addr(a)?),
+        ["at", a, "fixed"] => At::Fixed(addr(a)?),
+        ["at", a, "noreplace"] => At::NoReplace(addr(a)?),
+        _ => return Err(usage()),
+    };
+    Ok(Command::Map { len, prot, at })
+}
+
+/// A length: a non-negative number.
+fn length(s: &str) -> Result<usize, String> {
+    usize::try_from(number(s)?).map_err(|_| format!("bad length {s:?}"))
 }
 
 /// A signed decimal (or 0x hex) number.
@@ -231,6 +282,37 @@ mod tests {
         assert_eq!(Addr::Dollar(-1).resolve(0x4000_0000), 0x3fff_ffff);
         assert_eq!(Addr::Dollar(8192).resolve(0x4000_0000), 0x4000_2000);
         assert_eq!(Addr::Absolute(5).resolve(0x4000_0000), 5);
+    }
+
+    #[test]
+    fn extended_commands_parse_with_every_placement() {
+        let got = parse("map 4096 rw; map 8192 r at $+0; map 1 rx at 0x1000 fixed; map 1 none at 0x2000 noreplace").unwrap();
+        let map = |len, prot: &str, at| Command::Map {
+            len,
+            prot: prot.to_string(),
+            at,
+        };
+        assert_eq!(
+            got,
+            vec![
+                map(4096, "rw", At::Anywhere),
+                map(8192, "r", At::Hint(Addr::Dollar(0))),
+                map(1, "rx", At::Fixed(Addr::Absolute(0x1000))),
+                map(1, "none", At::NoReplace(Addr::Absolute(0x2000))),
+            ]
+        );
+        let got = parse("munmap $+4096 8192; mprotect 0x400000 4096 r; x $+0").unwrap();
+        assert_eq!(
+            got,
+            vec![
+                Command::Munmap(Addr::Dollar(4096), 8192),
+                Command::Mprotect(Addr::Absolute(0x40_0000), 4096, "r".to_string()),
+                Command::Exec(Addr::Dollar(0)),
+            ]
+        );
+        assert!(parse("map 4096").is_err());
+        assert!(parse("map 4096 rw at").is_err());
+        assert!(parse("map -1 rw").unwrap_err().contains("bad length"));
     }
 
     #[test]
