@@ -109,6 +109,8 @@ pub trait Kernel: Sync {
     fn regions(&self) -> Vec<RegionView>;
     fn present_pages(&self) -> Vec<usize>;
     fn print_cells(&self, cells: &str);
+    fn zero_page_ticks(&self) -> u64;
+    fn last_teardown_ticks(&self) -> u64;
     fn clear_screen(&self);
     fn poweroff(&self, success: bool) -> !;
 }
@@ -260,6 +262,18 @@ pub fn present_pages() -> Vec<usize> {
 /// `x` guard); other characters print as text.
 pub fn print_cells(cells: &str) {
     kernel().print_cells(cells)
+}
+
+/// Ticks the kernel takes to zero one frame with the fault path's method (a frame
+/// is taken, zeroed, given back) — `bench zero_page`.
+pub fn zero_page_ticks() -> u64 {
+    kernel().zero_page_ticks()
+}
+
+/// Ticks the kernel spent freeing the address space of the task that ended last
+/// (frames, page tables, root) — `bench exit_free_N`.
+pub fn last_teardown_ticks() -> u64 {
+    kernel().last_teardown_ticks()
 }
 
 /// Clears the screen (framebuffer, and the serial terminal with an ANSI sequence).

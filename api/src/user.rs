@@ -39,3 +39,10 @@ pub fn call(addr: usize) {
     let f: extern "C" fn() = unsafe { core::mem::transmute(addr) };
     f()
 }
+
+/// Executes a breakpoint (`int3`): an exception round trip whose handler does no
+/// work — the floor under every fault (`bench null_fault`).
+pub fn breakpoint() {
+    // SAFETY: lazuli's breakpoint handler only counts and returns.
+    unsafe { core::arch::asm!("int3", options(nomem, nostack)) }
+}

@@ -83,6 +83,12 @@ impl Kernel for Api {
     fn print_cells(&self, cells: &str) {
         console::write_cells(cells);
     }
+    fn zero_page_ticks(&self) -> u64 {
+        frame::zero_ticks()
+    }
+    fn last_teardown_ticks(&self) -> u64 {
+        task::executor::last_teardown_ticks()
+    }
     fn clear_screen(&self) {
         console::clear();
     }

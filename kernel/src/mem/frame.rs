@@ -192,6 +192,17 @@ pub fn copy(src: PhysFrame, dst: PhysFrame) {
     }
 }
 
+/// Ticks to zero one frame with [`zero`] (for the benchmark): takes a frame,
+/// times the zeroing, gives it back. 0 if no frame is free.
+pub fn zero_ticks() -> u64 {
+    let Some(frame) = allocate() else { return 0 };
+    let t0 = crate::arch::cpu::rdtsc();
+    zero(frame);
+    let ticks = crate::arch::cpu::rdtsc() - t0;
+    free(frame);
+    ticks
+}
+
 /// Adapter for the x86_64 crate's mapper, which allocates page-table frames (and
 /// zeroes them itself). Counts what it hands out so callers can keep getptsize exact.
 pub struct TableFrames {

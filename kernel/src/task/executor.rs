@@ -3,9 +3,19 @@
 use super::sched::{READY, SCHED, set_current};
 use crate::{arch::guard, input, kprintln, time, vm};
 use alloc::{collections::BTreeMap, string::ToString, sync::Arc, task::Wake};
-use core::task::{Context, Poll, Waker};
+use core::{
+    sync::atomic::{AtomicU64, Ordering},
+    task::{Context, Poll, Waker},
+};
 use lazuli_api::{ExitStatus, Pid};
 use x86_64::instructions::interrupts;
+
+static LAST_TEARDOWN: AtomicU64 = AtomicU64::new(0);
+
+/// Ticks spent freeing the last ended task's address space.
+pub fn last_teardown_ticks() -> u64 {
+    LAST_TEARDOWN.load(Ordering::Relaxed)
+}
 
 struct TaskWaker(Pid);
 
@@ -102,7 +112,9 @@ fn poll_task(pid: Pid, waker: &Waker) -> bool {
         }
     };
     vm::active::deactivate();
+    let t0 = crate::arch::cpu::rdtsc();
     drop(space); // frees its frames and page tables
+    LAST_TEARDOWN.store(crate::arch::cpu::rdtsc() - t0, Ordering::Relaxed);
     SCHED.lock().finish(pid, status);
     true
 }

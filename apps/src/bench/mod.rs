@@ -1,0 +1,98 @@
+//! `bench`: what demand paging costs, in TSC ticks (under TCG: host ticks).
+//!
+//! Prints a calibration line (timer overhead, TSC rate), then one line per figure:
+//! `bench NAME: median=… p99=… n=…`. Each sample times one operation alone with
+//! serialised `rdtsc` (`lfence; rdtsc`, through the app API); the timer overhead is
+//! included in every figure, as in the Linux-guest baselines. Figures that need a
+//! fresh address space (the seed `mmap`, exits) run in tasks of their own.
+//! `bench short` takes few samples: CI runs it to prove the bench works; figures
+//! come from the full run (`cargo run --release -- --exec bench`, docs/BENCHMARKS.md).
+mod fork;
+mod paging;
+
+use alloc::{string::String, vec::Vec};
+use lazuli_api::{println, timestamp, uptime_ms};
+
+pub const PAGE: usize = 4096;
+
+/// How many samples each figure takes.
+#[derive(Clone, Copy)]
+pub struct Plan {
+    pub short: bool,
+}
+
+impl Plan {
+    /// `full` samples normally, `short` in short mode.
+    pub fn n(self, full: usize, short: usize) -> usize {
+        if self.short { short } else { full }
+    }
+}
+
+pub async fn main(args: String) -> i32 {
+    let plan = Plan {
+        short: args.trim() == "short",
+    };
+    calibrate();
+    let steps = [paging::run(plan).await, fork::run(plan).await];
+    if steps.iter().all(|&ok| ok) {
+        0
+    } else {
+        println!("bench: a figure could not be measured");
+        1
+    }
+}
+
+/// Timer overhead and the TSC rate (against the 1 kHz PIT).
+fn calibrate() {
+    let overhead = sample(1024, |_| {});
+    let (t0, ms0) = (timestamp(), uptime_ms());
+    while uptime_ms() < ms0 + 50 {}
+    let mhz = (timestamp() - t0) / (uptime_ms() - ms0) / 1000;
+    println!(
+        "bench calibration: timer overhead median={} p99={}, tsc={} MHz",
+        overhead.median(),
+        overhead.p99(),
+        mhz
+    );
+}
+
+/// Times `op(i)` for i in 0..n, one sample each.
+pub fn sample(n: usize, mut op: impl FnMut(usize)) -> Samples {
+    let mut ticks = Vec::with_capacity(n);
+    for i in 0..n {
+        let t0 = timestamp();
+        op(i);
+        ticks.push(timestamp() - t0);
+    }
+    Samples::from(ticks)
+}
+
+/// Sorted tick counts.
+pub struct Samples(Vec<u64>);
+
+impl From<Vec<u64>> for Samples {
+    fn from(mut ticks: Vec<u64>) -> Self {
+        ticks.sort_unstable();
+        Samples(ticks)
+    }
+}
+
+impl Samples {
+    pub fn median(&self) -> u64 {
+        self.0.get(self.0.len() / 2).copied().unwrap_or(0)
+    }
+    pub fn p99(&self) -> u64 {
+        let i = (self.0.len() * 99 / 100).min(self.0.len().saturating_sub(1));
+        self.0.get(i).copied().unwrap_or(0)
+    }
+}
+
+/// Prints one figure in the bench's line form.
+pub fn report(name: &str, s: &Samples) {
+    println!(
+        "bench {name}: median={} p99={} n={}",
+        s.median(),
+        s.p99(),
+        s.0.len()
+    );
+}

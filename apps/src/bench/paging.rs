@@ -1,0 +1,74 @@
+//! Paging figures: first touch, re-touch, the exception floor, zeroing, the seed
+//! `mmap` call, and `munmap`.
+use super::{PAGE, Plan, Samples, report, sample};
+use alloc::vec::Vec;
+use lazuli_api::{
+    ExitStatus, Placement, Prot, map, mmap, munmap, spawn, timestamp, user, wait, zero_page_ticks,
+};
+use spin::Mutex;
+
+/// Samples gathered by short-lived tasks (one per sample).
+static GATHERED: Mutex<Vec<u64>> = Mutex::new(Vec::new());
+
+pub async fn run(plan: Plan) -> bool {
+    let n = plan.n(4096, 256);
+    let base = mmap((n * PAGE) as isize);
+    if base == 0 {
+        return false;
+    }
+    report(
+        "first_touch",
+        &sample(n, |i| user::store(base + i * PAGE, 1)),
+    );
+    report("retouch", &sample(n, |i| user::store(base + i * PAGE, 2)));
+    report("null_fault", &sample(n, |_| user::breakpoint()));
+    let zero: Vec<u64> = (0..plan.n(1024, 64)).map(|_| zero_page_ticks()).collect();
+    report("zero_page", &Samples::from(zero));
+    for (name, len) in [("mmap_call_4k", PAGE), ("mmap_call_1g", 1 << 30)] {
+        if !mmap_call(name, len, plan.n(64, 8)).await {
+            return false;
+        }
+    }
+    for (pages, full, short) in [(1, 64, 8), (256, 16, 4), (16384, 3, 1)] {
+        let Some(s) = munmap_figure(pages, plan.n(full, short)) else {
+            return false;
+        };
+        report(&alloc::format!("munmap_{pages}"), &s);
+    }
+    true
+}
+
+/// The seed call in fresh tasks (one region per task), one sample each.
+async fn mmap_call(name: &str, len: usize, n: usize) -> bool {
+    GATHERED.lock().clear();
+    for _ in 0..n {
+        let pid = spawn("bench", async move {
+            let t0 = timestamp();
+            let a = mmap(len as isize);
+            let ticks = timestamp() - t0;
+            GATHERED.lock().push(ticks);
+            i32::from(a == 0)
+        });
+        if wait(pid).await != Ok(ExitStatus::Exited(0)) {
+            return false;
+        }
+    }
+    let ticks = core::mem::take(&mut *GATHERED.lock());
+    report(name, &Samples::from(ticks));
+    true
+}
+
+/// Maps and touches `pages` pages, then times their munmap; `n` rounds.
+fn munmap_figure(pages: usize, n: usize) -> Option<Samples> {
+    let mut ticks = Vec::with_capacity(n);
+    for _ in 0..n {
+        let a = map(pages * PAGE, Prot::RW, Placement::Anywhere).ok()?;
+        for i in 0..pages {
+            user::store(a + i * PAGE, 1);
+        }
+        let t0 = timestamp();
+        munmap(a, pages * PAGE).ok()?;
+        ticks.push(timestamp() - t0);
+    }
+    Some(Samples::from(ticks))
+}
