@@ -68,7 +68,7 @@ pub fn sample(n: usize, mut op: impl FnMut(usize)) -> Samples {
 }
 
 /// Sorted tick counts.
-pub struct Samples(Vec<u64>);
+pub struct Samples(pub Vec<u64>);
 
 impl From<Vec<u64>> for Samples {
     fn from(mut ticks: Vec<u64>) -> Self {

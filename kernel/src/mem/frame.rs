@@ -163,6 +163,46 @@ pub fn share(frame: PhysFrame) {
     with_refs(|r| r.share(number(frame)));
 }
 
+/// Runs `f` with a `share` function that counts one more owner of a frame, taking
+/// the owner-count lock once for the whole batch (fork shares thousands of pages).
+pub fn sharing<R>(f: impl FnOnce(&mut dyn FnMut(PhysFrame)) -> R) -> R {
+    let mut refs = REFS.lock();
+    let refs = refs.as_mut().expect("frame::init_refs at boot");
+    f(&mut |frame| refs.share(number(frame)))
+}
+
+/// Both allocator locks, held across a teardown so each freed page costs no locking.
+pub struct Release<'a> {
+    refs: spin::MutexGuard<'a, Option<FrameRefs>>,
+    frames: spin::MutexGuard<'a, FrameAllocator>,
+}
+
+impl Release<'_> {
+    /// One mapping of `frame` goes away; frees it with its last owner.
+    pub fn release(&mut self, frame: PhysFrame) {
+        let last = self
+            .refs
+            .as_mut()
+            .expect("frame::init_refs at boot")
+            .release(number(frame));
+        if last {
+            self.frames.deallocate(frame);
+        }
+    }
+
+    /// Gives back a frame that was never shared (a page-table page).
+    pub fn free(&mut self, frame: PhysFrame) {
+        self.frames.deallocate(frame);
+    }
+}
+
+/// Runs `f` with the allocator locked once for a whole batch of releases.
+pub fn releasing<R>(f: impl FnOnce(&mut Release) -> R) -> R {
+    let refs = REFS.lock();
+    let frames = FRAMES.lock();
+    f(&mut Release { refs, frames })
+}
+
 /// How many mappings own `frame` (1 if it is not shared).
 pub fn owners(frame: PhysFrame) -> u32 {
     with_refs(|r| r.count(number(frame)))

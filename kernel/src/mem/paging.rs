@@ -19,6 +19,9 @@ use x86_64::{
 
 static KERNEL_ROOT: Once<PhysFrame> = Once::new();
 
+/// Above this many pages, one full TLB flush beats page-by-page `invlpg`.
+pub const FLUSH_ALL_PAGES: u64 = 32;
+
 /// Records the boot PML4 (active now) as the kernel's own root.
 pub fn init() {
     KERNEL_ROOT.call_once(|| Cr3::read().0);
@@ -183,23 +186,55 @@ impl PageTables {
         Cr3::read().0 == self.root
     }
 
+    /// Shares every present user page with `child` (fresh, empty) for copy-on-write:
+    /// builds the child's tables level by level, each leaf entry mapping the same
+    /// frame read-only in both; `share(frame)` is called for each leaf the child
+    /// got. Returns (pages shared, tables created). On running out of frames the
+    /// child holds a consistent part and is the caller's to drop.
+    pub fn share_into(
+        &mut self,
+        child: &mut PageTables,
+        share: &mut impl FnMut(PhysFrame),
+    ) -> (usize, usize, Result<(), OutOfFrames>) {
+        let mut counts = (0, 0);
+        // SAFETY: `&mut self` and `&mut child` own their roots and user-part tables.
+        let result =
+            unsafe { share_level(table(self.root), table(child.root), 4, share, &mut counts) };
+        if self.is_active() {
+            tlb::flush_all(); // write access was taken away from present pages
+        }
+        (counts.0, counts.1, result)
+    }
+
     /// Unmaps every present page in [start, end) (a frame is freed with its last
     /// owner), then frees every table that became empty. The root is kept.
     pub fn free_range(&mut self, start: u64, end: u64) -> Freed {
         let mut freed = Freed::default();
-        let flush = self.is_active();
-        // SAFETY: `&mut self` owns the root and the user-part tables below it.
-        unsafe {
-            free_level(
-                table(self.root),
-                4,
-                0,
-                start,
-                end.min(USER_END),
-                flush,
-                &mut freed,
-            )
-        };
+        let end = end.min(USER_END);
+        if start >= end {
+            return freed;
+        }
+        // Large ranges: one full flush at the end beats an invlpg per page.
+        let flush_all = self.is_active() && (end - start) / 4096 > FLUSH_ALL_PAGES;
+        let flush_each = self.is_active() && !flush_all;
+        frame::releasing(|release| {
+            // SAFETY: `&mut self` owns the root and the user-part tables below it.
+            unsafe {
+                free_level(
+                    table(self.root),
+                    4,
+                    0,
+                    start,
+                    end,
+                    flush_each,
+                    release,
+                    &mut freed,
+                )
+            };
+        });
+        if flush_all {
+            tlb::flush_all();
+        }
         freed
     }
 }
@@ -215,10 +250,12 @@ impl Drop for PageTables {
 }
 
 /// Frees leaves in [start, end) below `t` (a table at `level`, 4 = PML4, whose first
-/// entry maps `base`). Returns whether `t` is now empty.
+/// entry maps `base`), visiting only the entries that overlap the range. Returns
+/// whether `t` is now empty.
 ///
 /// # Safety
 /// `t` and every table below it must belong to the caller's address space.
+#[allow(clippy::too_many_arguments)]
 unsafe fn free_level(
     t: &mut PageTable,
     level: u32,
@@ -226,31 +263,54 @@ unsafe fn free_level(
     start: u64,
     end: u64,
     flush: bool,
+    release: &mut frame::Release,
     freed: &mut Freed,
 ) -> bool {
-    let span = 1u64 << (12 + 9 * (level - 1));
-    let entries = if level == 4 { 256 } else { 512 }; // never the kernel half
-    for (i, entry) in t.iter_mut().enumerate().take(entries) {
-        let lo = base + i as u64 * span;
-        if entry.is_unused() || lo + span <= start || lo >= end {
+    let (first, last) = entry_span(level, base, start, end);
+    for i in first..last {
+        let entry = &mut t[i];
+        if entry.is_unused() {
             continue;
         }
+        let lo = base + ((i as u64) << (12 + 9 * (level - 1)));
         let child = entry.frame().expect("4 KiB pages only");
         if level == 1 {
-            frame::release(child);
+            release.release(child);
             entry.set_unused();
             freed.pages += 1;
             if flush {
                 tlb::flush(VirtAddr::new(lo));
             }
             // SAFETY: (recursion) the child table is ours, per the contract.
-        } else if unsafe { free_level(table(child), level - 1, lo, start, end, flush, freed) } {
+        } else if unsafe {
+            free_level(
+                table(child),
+                level - 1,
+                lo,
+                start,
+                end,
+                flush,
+                release,
+                freed,
+            )
+        } {
             entry.set_unused();
-            frame::free(child);
+            release.free(child);
             freed.tables += 1;
         }
     }
+    let entries = if level == 4 { 256 } else { 512 };
     t.iter().take(entries).all(|e| e.is_unused())
+}
+
+/// The entries of a table at `level` (mapping from `base`) that overlap
+/// [start, end): a half-open index range, within the user half at level 4.
+fn entry_span(level: u32, base: u64, start: u64, end: u64) -> (usize, usize) {
+    let shift = 12 + 9 * (level - 1);
+    let entries: u64 = if level == 4 { 256 } else { 512 };
+    let first = start.saturating_sub(base) >> shift;
+    let last = (end.saturating_sub(base)).div_ceil(1 << shift);
+    (first.min(entries) as usize, last.min(entries) as usize)
 }
 
 /// Visits present leaves in [start, end) below `t` (a table at `level` whose first
@@ -285,4 +345,39 @@ unsafe fn visit_level(
         }
     }
     true
+}
+
+/// Copies the present structure below `from` into `to` (tables at `level`), leaves
+/// read-only in both (see [`PageTables::share_into`]); counts (pages, tables).
+///
+/// # Safety
+/// `from` and `to` (and everything below) must be distinct tables the caller owns.
+unsafe fn share_level(
+    from: &mut PageTable,
+    to: &mut PageTable,
+    level: u32,
+    share: &mut impl FnMut(PhysFrame),
+    counts: &mut (usize, usize),
+) -> Result<(), OutOfFrames> {
+    let entries = if level == 4 { 256 } else { 512 };
+    for (i, entry) in from.iter_mut().enumerate().take(entries) {
+        if entry.is_unused() {
+            continue;
+        }
+        let frame = entry.frame().expect("4 KiB pages only");
+        if level == 1 {
+            let flags = entry.flags() - Flags::WRITABLE;
+            entry.set_flags(flags);
+            to[i].set_frame(frame, flags);
+            share(frame);
+            counts.0 += 1;
+            continue;
+        }
+        let below = frame::allocate_zeroed().ok_or(OutOfFrames)?;
+        to[i].set_frame(below, entry.flags());
+        counts.1 += 1;
+        // SAFETY: (recursion) `below` is fresh and ours; `frame` is the parent's.
+        unsafe { share_level(table(frame), table(below), level - 1, share, counts)? };
+    }
+    Ok(())
 }

@@ -14,7 +14,6 @@ use crate::mem::{
     frame,
     paging::{OutOfFrames, PageTables},
 };
-use x86_64::structures::paging::PageTableFlags as Flags;
 
 impl AddressSpace {
     /// A child with the same layout and no pages yet.
@@ -52,27 +51,16 @@ impl AddressSpace {
     }
 
     /// Copy-on-write fork: present pages shared read-only. Needs frames only for the
-    /// child's page tables; on running out, the child is dropped (its shares
-    /// released) and the parent keeps its pages, some now read-only — the next
-    /// write to them just restores write access (the owner count is back to 1).
+    /// child's page tables, which are built by copying the parent's structure (not
+    /// page by page through the mapper). On running out, the child is dropped (its
+    /// shares released) and the parent keeps its pages, some now read-only — the
+    /// next write to them just restores write access (the owner count is back to 1).
     pub fn fork_cow(&mut self) -> Result<Self, OutOfFrames> {
         let mut child = self.empty_child()?;
-        let mut result = Ok(());
-        self.tables
-            .for_each_present_entry(0, u64::MAX, |page, entry| {
-                let flags = entry.flags() - Flags::WRITABLE;
-                let frame = entry.frame().expect("present");
-                entry.set_flags(flags);
-                match child.tables.map(page, frame, flags, &mut child.table_pages) {
-                    Ok(()) => {
-                        frame::share(frame);
-                        child.present += 1;
-                    }
-                    Err(e) => result = Err(e),
-                }
-                result.is_ok()
-            });
-        self.flush_all();
+        let (pages, tables, result) =
+            frame::sharing(|share| self.tables.share_into(&mut child.tables, &mut |f| share(f)));
+        child.present = pages;
+        child.table_pages += tables;
         result.map(|()| child)
     }
 }

@@ -3,12 +3,9 @@
 //! Arguments are checked and placements decided by `lazuli_vm` (pure); here the
 //! page tables follow: frames freed on unmap, present entries re-flagged on protect.
 use super::space::{AddressSpace, flags_for};
-use crate::mem::frame;
+use crate::mem::{frame, paging::FLUSH_ALL_PAGES};
 use lazuli_vm::{MapRequest, Prot, VmError, commit_map, plan_map, plan_protect, plan_unmap};
 use x86_64::structures::paging::PageTableFlags as Flags;
-
-/// Above this many pages, one full TLB flush beats page-by-page `invlpg`.
-const FLUSH_ALL_PAGES: usize = 32;
 
 impl AddressSpace {
     /// Reserves a region as `req` asks; returns its start. Allocates no frame; a
@@ -49,7 +46,7 @@ impl AddressSpace {
                 changed += 1;
                 true
             });
-        if changed > FLUSH_ALL_PAGES {
+        if changed > FLUSH_ALL_PAGES as usize {
             self.flush_all();
         } else {
             let mut page = range.start;
