@@ -53,6 +53,12 @@ const EXEC_CASES: &[(&str, &str, &str, Check)] = &[
         |out, code| exact(out, code, 0, &["1"]),
     ),
     ("mmaptest_passes", "bios", "mmaptest", mmaptest_passes),
+    (
+        "bench_short_prints_every_figure",
+        "bios",
+        "bench short",
+        bench_prints_every_figure,
+    ),
     ("mmaptest_passes", "uefi", "mmaptest", mmaptest_passes),
     (
         "unknown_command_fails_with_one_line",
@@ -322,6 +328,57 @@ fn help_lists_every_command(out: &[String], code: i32) -> Result<(), String> {
     expect(
         missing.is_empty() && code == 0,
         &format!("a line for each command; missing {missing:?}"),
+        out,
+        code,
+    )
+}
+
+/// CI runs the benchmark once, short, only to prove it works: every figure has a
+/// well-formed line (timings are never asserted).
+fn bench_prints_every_figure(out: &[String], code: i32) -> Result<(), String> {
+    let figures = [
+        "first_touch",
+        "retouch",
+        "retouch_all",
+        "null_fault",
+        "zero_page",
+        "mmap_call_4k",
+        "mmap_call_1g",
+        "munmap_1",
+        "munmap_256",
+        "munmap_16384",
+        "fork_present_1_cow",
+        "fork_present_1_copy",
+        "fork_present_256_cow",
+        "fork_present_256_copy",
+        "fork_present_16384_cow",
+        "fork_present_16384_copy",
+        "fork_sparse_cow",
+        "fork_sparse_copy",
+        "cow_fault",
+        "exit_free_1",
+        "exit_free_256",
+        "exit_free_16384",
+    ];
+    let well_formed = |name: &str| {
+        out.iter().any(|l| {
+            l.strip_prefix(&format!("bench {name}: median="))
+                .is_some_and(|rest| {
+                    let parts: Vec<&str> = rest.split([' ', '=']).collect();
+                    parts.len() == 5
+                        && parts[1] == "p99"
+                        && parts[3] == "n"
+                        && parts[4].parse::<u32>().is_ok_and(|n| n > 0)
+                })
+        })
+    };
+    let missing: Vec<_> = figures.iter().filter(|f| !well_formed(f)).collect();
+    let calibrated = out
+        .first()
+        .is_some_and(|l| l.starts_with("bench calibration: timer overhead median="));
+    expect(
+        missing.is_empty() && calibrated && code == 0,
+        &format!("a calibration line and a line per figure; missing {missing:?}"),
         out,
         code,
     )
