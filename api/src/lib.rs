@@ -110,6 +110,7 @@ pub trait Kernel: Sync {
     fn present_pages(&self) -> Vec<usize>;
     fn print_cells(&self, cells: &str);
     fn zero_page_ticks(&self) -> u64;
+    fn heap_used(&self) -> usize;
     fn last_teardown_ticks(&self) -> u64;
     fn clear_screen(&self);
     fn poweroff(&self, success: bool) -> !;
@@ -274,6 +275,11 @@ pub fn zero_page_ticks() -> u64 {
 /// (frames, page tables, root) — `bench exit_free_N`.
 pub fn last_teardown_ticks() -> u64 {
     kernel().last_teardown_ticks()
+}
+
+/// Bytes of kernel heap in use (apps and kernel share it): for leak checks.
+pub fn heap_used() -> usize {
+    kernel().heap_used()
 }
 
 /// Clears the screen (framebuffer, and the serial terminal with an ANSI sequence).

@@ -86,6 +86,9 @@ impl Kernel for Api {
     fn zero_page_ticks(&self) -> u64 {
         frame::zero_ticks()
     }
+    fn heap_used(&self) -> usize {
+        crate::mem::heap::used()
+    }
     fn last_teardown_ticks(&self) -> u64 {
         task::executor::last_teardown_ticks()
     }

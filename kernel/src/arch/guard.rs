@@ -105,6 +105,20 @@ pub fn is_armed() -> bool {
     ARMED.load(Ordering::SeqCst)
 }
 
+/// Frees the storage of a future whose poll was abandoned, without running its
+/// destructor (its state is mid-poll: dropping could free things twice). Heap
+/// objects the future owned stay allocated; the future's own box does not.
+pub fn free_abandoned<T: ?Sized>(future: core::pin::Pin<alloc::boxed::Box<T>>) {
+    let layout = core::alloc::Layout::for_value(&*future);
+    // SAFETY: the pointee is never moved: its storage is released in place below.
+    let raw = alloc::boxed::Box::into_raw(unsafe { core::pin::Pin::into_inner_unchecked(future) });
+    if layout.size() != 0 {
+        // SAFETY: `raw` came from a Box with this layout, allocated by the global
+        // allocator; nothing refers to it any more (the poll that did is gone).
+        unsafe { alloc::alloc::dealloc(raw.cast::<u8>(), layout) };
+    }
+}
+
 /// Where a killing fault handler sends `iretq`: straight back into [`guarded`].
 pub extern "C" fn escape_trampoline() -> ! {
     // SAFETY: only reached while armed (the fault handler checks), so CONTEXT holds

@@ -99,7 +99,10 @@ fn poll_task(pid: Pid, waker: &Waker) -> bool {
         }
         (Ok(()), Poll::Ready(code)) => ExitStatus::Exited(code),
         (Err(guard::Abandoned), _) => {
-            core::mem::forget(slot); // mid-poll state: not safe to drop (see task module)
+            if let Some(future) = slot {
+                // Mid-poll state: not safe to drop (see the task module); free its box.
+                guard::free_abandoned(future.0);
+            }
             let reason = vm::fault::take_kill().map_or("killed".to_string(), |r| r.to_string());
             let name = SCHED
                 .lock()

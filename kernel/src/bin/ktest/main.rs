@@ -9,6 +9,7 @@
 
 extern crate alloc;
 
+mod bad_input;
 mod base;
 mod cases;
 mod check;
