@@ -21,7 +21,7 @@ use core::{
 
 pub mod user;
 
-pub use lazuli_vm::{Placement, Prot, VmError};
+pub use lazuli_vm::{Placement, Prot, VmError, layout};
 
 /// A boxed task future, as the kernel stores it. Single CPU: not `Send`.
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + 'static>>;

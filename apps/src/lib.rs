@@ -9,6 +9,7 @@ pub mod bench;
 pub mod hello;
 pub mod mmaptest;
 pub mod shell;
+pub mod stress;
 pub mod sys;
 pub mod vm;
 
@@ -60,6 +61,11 @@ pub static APPS: &[App] = &[
         name: "ps",
         help: "live tasks with their numvp and numpp",
         main: |_| Box::pin(sys::ps()),
+    },
+    App {
+        name: "stress",
+        help: "random VM operations checked against a model: stress [SEED [OPS]]",
+        main: |a| Box::pin(stress::main(a)),
     },
     App {
         name: "bench",

@@ -147,7 +147,7 @@ impl PageTables {
     /// of the regions.
     pub fn for_each_present(&mut self, mut visit: impl FnMut(u64, PhysFrame, Flags) -> bool) {
         self.for_each_present_entry(0, USER_END, |page, entry| {
-            visit(page, entry.frame().expect("present"), entry.flags())
+            visit(page, leaf_frame(entry), entry.flags())
         });
     }
 
@@ -273,7 +273,7 @@ unsafe fn free_level(
             continue;
         }
         let lo = base + ((i as u64) << (12 + 9 * (level - 1)));
-        let child = entry.frame().expect("4 KiB pages only");
+        let child = leaf_frame(entry);
         if level == 1 {
             release.release(child);
             entry.set_unused();
@@ -347,6 +347,13 @@ unsafe fn visit_level(
     true
 }
 
+/// The frame a used entry points at. A leaf may be *inaccessible* rather than
+/// present — `mprotect(…, none)` clears PRESENT but keeps the frame (and its data) —
+/// so leaves are read by address, not through `frame()` (which wants PRESENT).
+pub fn leaf_frame(entry: &PageTableEntry) -> PhysFrame {
+    PhysFrame::containing_address(entry.addr())
+}
+
 /// Copies the present structure below `from` into `to` (tables at `level`), leaves
 /// read-only in both (see [`PageTables::share_into`]); counts (pages, tables).
 ///
@@ -364,7 +371,7 @@ unsafe fn share_level(
         if entry.is_unused() {
             continue;
         }
-        let frame = entry.frame().expect("4 KiB pages only");
+        let frame = leaf_frame(entry);
         if level == 1 {
             let flags = entry.flags() - Flags::WRITABLE;
             entry.set_flags(flags);

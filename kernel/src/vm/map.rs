@@ -3,7 +3,10 @@
 //! Arguments are checked and placements decided by `lazuli_vm` (pure); here the
 //! page tables follow: frames freed on unmap, present entries re-flagged on protect.
 use super::space::{AddressSpace, flags_for};
-use crate::mem::{frame, paging::FLUSH_ALL_PAGES};
+use crate::mem::{
+    frame,
+    paging::{FLUSH_ALL_PAGES, leaf_frame},
+};
 use lazuli_vm::{MapRequest, Prot, VmError, commit_map, plan_map, plan_protect, plan_unmap};
 use x86_64::structures::paging::PageTableFlags as Flags;
 
@@ -37,7 +40,7 @@ impl AddressSpace {
         let mut changed = 0;
         self.tables
             .for_each_present_entry(range.start, range.end, |_, entry| {
-                let shared = frame::owners(entry.frame().expect("present")) > 1;
+                let shared = frame::owners(leaf_frame(entry)) > 1;
                 entry.set_flags(if shared {
                     flags - Flags::WRITABLE
                 } else {

@@ -1,0 +1,133 @@
+//! The reference model a stress worker checks the kernel against: what every page
+//! of its map/munmap/mprotect window should be, page by page, plus the break. It is
+//! deliberately simpler than the kernel's region set — a map of pages — so the two
+//! can disagree only if one of them is wrong.
+use alloc::collections::BTreeMap;
+use lazuli_api::Prot;
+
+pub const PAGE: u64 = 4096;
+/// The part of the user space the workers' `map` calls play in.
+pub const WINDOW_START: u64 = 0x40_0000;
+pub const WINDOW_PAGES: u64 = 4096;
+pub const WINDOW_END: u64 = WINDOW_START + WINDOW_PAGES * PAGE;
+/// A fresh task's reserved pages: its stack and guard.
+pub const FRESH_NUMVP: usize = 9;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PageState {
+    pub prot: Prot,
+    pub guard: bool,
+    pub present: bool,
+    /// The byte at [`offset`] of the page (everything else reads 0).
+    pub value: u8,
+}
+
+#[derive(Clone, Default)]
+pub struct Model {
+    pub pages: BTreeMap<u64, PageState>,
+    /// Pages the break area holds (sbrk backs them eagerly).
+    pub heap_pages: u64,
+}
+
+/// Where in a page the stress writes its byte: varies with the page.
+pub fn offset(page: u64) -> u64 {
+    (page / PAGE * 7) % PAGE
+}
+
+impl Model {
+    /// numvp the kernel should report.
+    pub fn numvp(&self) -> usize {
+        FRESH_NUMVP + self.pages.len() + self.heap_pages as usize
+    }
+
+    /// numpp the kernel should report (the stack is never touched).
+    pub fn numpp(&self) -> usize {
+        self.pages.values().filter(|p| p.present).count() + self.heap_pages as usize
+    }
+
+    /// Whether any page of [start, start + pages·PAGE) is mapped.
+    pub fn any_mapped(&self, start: u64, pages: u64) -> bool {
+        self.pages
+            .range(start..start + pages * PAGE)
+            .next()
+            .is_some()
+    }
+
+    /// Whether every page of the range is mapped.
+    pub fn all_mapped(&self, start: u64, pages: u64) -> bool {
+        self.pages.range(start..start + pages * PAGE).count() as u64 == pages
+    }
+
+    /// First fit: the lowest page-aligned `a >= from` (and >= WINDOW_START) with
+    /// `pages` free pages — the rule `map` promises, checked on the window.
+    pub fn first_fit(&self, pages: u64, from: u64) -> u64 {
+        let mut candidate = from.max(WINDOW_START);
+        while let Some((&taken, _)) = self
+            .pages
+            .range(candidate..candidate + pages * PAGE)
+            .next_back()
+        {
+            candidate = taken + PAGE;
+        }
+        candidate
+    }
+
+    /// Adds fresh (not present) pages.
+    pub fn map(&mut self, start: u64, pages: u64, prot: Prot, guard: bool) {
+        let prot = if guard { Prot::NONE } else { prot.effective() };
+        for i in 0..pages {
+            let state = PageState {
+                prot,
+                guard,
+                present: false,
+                value: 0,
+            };
+            self.pages.insert(start + i * PAGE, state);
+        }
+    }
+
+    /// Removes every page of the range.
+    pub fn unmap(&mut self, start: u64, pages: u64) {
+        let gone: alloc::vec::Vec<u64> = self
+            .pages
+            .range(start..start + pages * PAGE)
+            .map(|(&a, _)| a)
+            .collect();
+        for a in gone {
+            self.pages.remove(&a);
+        }
+    }
+
+    /// Sets the rights of every page of the range.
+    pub fn protect(&mut self, start: u64, pages: u64, prot: Prot) {
+        for (_, p) in self.pages.range_mut(start..start + pages * PAGE) {
+            p.prot = prot.effective();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn first_fit_skips_mapped_pages_and_starts_at_the_window() {
+        let mut m = Model::default();
+        assert_eq!(m.first_fit(2, 0), WINDOW_START);
+        m.map(WINDOW_START + PAGE, 1, Prot::RW, false);
+        assert_eq!(m.first_fit(2, 0), WINDOW_START + 2 * PAGE);
+        assert_eq!(m.first_fit(1, 0), WINDOW_START);
+        assert_eq!(m.first_fit(1, WINDOW_START + PAGE), WINDOW_START + 2 * PAGE);
+    }
+
+    #[test]
+    fn counters_follow_pages_and_the_heap() {
+        let mut m = Model::default();
+        m.map(WINDOW_START, 3, Prot::READ, false);
+        m.pages.get_mut(&WINDOW_START).unwrap().present = true;
+        m.heap_pages = 2;
+        assert_eq!((m.numvp(), m.numpp()), (FRESH_NUMVP + 5, 3));
+        m.unmap(WINDOW_START, 2);
+        assert_eq!((m.numvp(), m.numpp()), (FRESH_NUMVP + 3, 2));
+    }
+}

@@ -1,0 +1,330 @@
+//! One stress worker: random operations on its own address space, each checked
+//! against the model (values read, the counters, call results, kill reasons).
+use super::model::{Model, PAGE, WINDOW_END, WINDOW_PAGES, WINDOW_START, offset};
+use super::rng::Rng;
+use alloc::{boxed::Box, format, string::String};
+use lazuli_api::layout::BREAK_START;
+use lazuli_api::{
+    ExitStatus, Placement, Prot, VmError, fork, fork_copy, map, map_guard, mprotect, munmap, numpp,
+    numvp, sbrk, user, wait,
+};
+
+pub type Checked = Result<(), String>;
+
+pub struct Worker {
+    pub rng: Rng,
+    pub model: Model,
+}
+
+const PROTS: [Prot; 5] = [Prot::READ, Prot::RW, Prot::RX, Prot::RWX, Prot::NONE];
+
+/// Fails with a description unless `got == want`.
+fn check<T: PartialEq + core::fmt::Debug>(what: &str, got: T, want: T) -> Checked {
+    if got == want {
+        Ok(())
+    } else {
+        Err(format!("{what}: kernel {got:?}, model {want:?}"))
+    }
+}
+
+impl Worker {
+    /// One random operation, then the counters; Err describes the first mismatch.
+    /// `depth` > 0 in forked children (which do not fork again).
+    pub async fn step(&mut self, depth: u32) -> Checked {
+        match self.rng.below(100) {
+            0..=14 => self.map_op()?,
+            15..=22 => self.munmap_op()?,
+            23..=30 => self.mprotect_op()?,
+            31..=55 => self.write_op()?,
+            56..=80 => self.read_op()?,
+            81..=85 => self.sbrk_op()?,
+            86..=93 => self.bad_access_op().await?,
+            _ if depth == 0 => {
+                self.fork_op().await?;
+                self.verify_all()?;
+            }
+            _ => {}
+        }
+        check(
+            "(numvp, numpp)",
+            (numvp(), numpp()),
+            (self.model.numvp(), self.model.numpp()),
+        )
+    }
+
+    fn random_page(&mut self) -> u64 {
+        WINDOW_START + self.rng.below(WINDOW_PAGES) * PAGE
+    }
+
+    /// A mapped page matching `want`, if any.
+    fn pick(&mut self, want: impl Fn(&super::model::PageState) -> bool) -> Option<u64> {
+        let candidates: alloc::vec::Vec<u64> = self
+            .model
+            .pages
+            .iter()
+            .filter(|(_, p)| want(p))
+            .map(|(&a, _)| a)
+            .collect();
+        if candidates.is_empty() {
+            return None;
+        }
+        Some(candidates[self.rng.below(candidates.len() as u64) as usize])
+    }
+
+    fn map_op(&mut self) -> Checked {
+        let pages = 1 + self.rng.below(8);
+        let guard = self.rng.one_in(8);
+        let prot = PROTS[self.rng.below(PROTS.len() as u64) as usize];
+        let at = self.random_page().min(WINDOW_END - pages * PAGE);
+        let (placement, want) = match self.rng.below(4) {
+            0 => (
+                Placement::Anywhere,
+                Ok(self.model.first_fit(pages, WINDOW_START)),
+            ),
+            1 => (Placement::Hint(at), Ok(self.model.first_fit(pages, at))),
+            2 => (Placement::Fixed(at), Ok(at)),
+            _ if self.model.any_mapped(at, pages) => {
+                (Placement::FixedNoReplace(at), Err(VmError::Overlap))
+            }
+            _ => (Placement::FixedNoReplace(at), Ok(at)),
+        };
+        let len = (pages * PAGE) as usize;
+        let got = if guard {
+            map_guard(len, placement)
+        } else {
+            map(len, prot, placement)
+        };
+        check(
+            &format!("map({len}, {prot}, {placement:?}, guard={guard})"),
+            got.map(|a| a as u64),
+            want,
+        )?;
+        if let Ok(start) = want {
+            self.model.unmap(start, pages); // Fixed replaces
+            self.model.map(start, pages, prot, guard);
+        }
+        Ok(())
+    }
+
+    fn munmap_op(&mut self) -> Checked {
+        let start = self.random_page();
+        let pages = (1 + self.rng.below(16)).min((WINDOW_END - start) / PAGE);
+        if self.rng.one_in(16) {
+            let got = munmap(start as usize + 1, PAGE as usize);
+            return check("munmap unaligned", got, Err(VmError::Unaligned));
+        }
+        check(
+            &format!("munmap({start:#x}, {pages} pages)"),
+            munmap(start as usize, (pages * PAGE) as usize),
+            Ok(()),
+        )?;
+        self.model.unmap(start, pages);
+        Ok(())
+    }
+
+    fn mprotect_op(&mut self) -> Checked {
+        // Aim at mapped pages most of the time, so that protections really change.
+        let start = match self.pick(|_| true) {
+            Some(a) if !self.rng.one_in(4) => a,
+            _ => self.random_page(),
+        };
+        let pages = (1 + self.rng.below(4)).min((WINDOW_END - start) / PAGE);
+        let prot = PROTS[self.rng.below(PROTS.len() as u64) as usize];
+        let range = self.model.pages.range(start..start + pages * PAGE);
+        let want = if !self.model.all_mapped(start, pages) {
+            Err(VmError::NotMapped)
+        } else if range.clone().any(|(_, p)| p.guard) {
+            Err(VmError::Guard)
+        } else {
+            Ok(())
+        };
+        let got = mprotect(start as usize, (pages * PAGE) as usize, prot);
+        check(
+            &format!("mprotect({start:#x}, {pages} pages, {prot})"),
+            got,
+            want,
+        )?;
+        if want.is_ok() {
+            self.model.protect(start, pages, prot);
+        }
+        Ok(())
+    }
+
+    fn write_op(&mut self) -> Checked {
+        let Some(page) = self.pick(|p| p.prot.writable()) else {
+            return Ok(());
+        };
+        let value = self.rng.below(255) as u8 + 1;
+        user::store((page + offset(page)) as usize, value);
+        let state = self.model.pages.get_mut(&page).expect("picked");
+        state.present = true;
+        state.value = value;
+        Ok(())
+    }
+
+    fn read_op(&mut self) -> Checked {
+        let Some(page) = self.pick(|p| p.prot.readable()) else {
+            return Ok(());
+        };
+        let state = self.model.pages.get_mut(&page).expect("picked");
+        state.present = true;
+        let want = state.value;
+        check(
+            &format!("byte at {:#x}", page + offset(page)),
+            user::load((page + offset(page)) as usize),
+            want,
+        )?;
+        let other = page + (offset(page) + 1) % PAGE;
+        check(
+            &format!("byte at {other:#x}"),
+            user::load(other as usize),
+            0,
+        )
+    }
+
+    fn sbrk_op(&mut self) -> Checked {
+        let old = BREAK_START + self.model.heap_pages * PAGE;
+        if self.rng.one_in(2) || self.model.heap_pages == 0 {
+            let grow = 1 + self.rng.below(2);
+            check("sbrk grow", sbrk((grow * PAGE) as isize) as u64, old)?;
+            self.model.heap_pages += grow;
+        } else {
+            let shrink = 1 + self.rng.below(self.model.heap_pages + 1);
+            let want = if shrink <= self.model.heap_pages {
+                old
+            } else {
+                u64::MAX
+            };
+            check(
+                "sbrk shrink",
+                sbrk(-((shrink * PAGE) as isize)) as u64,
+                want,
+            )?;
+            if want == old {
+                self.model.heap_pages -= shrink;
+            }
+        }
+        Ok(())
+    }
+
+    /// A child (a copy-on-write copy of us) makes one access the model says must be
+    /// refused; the kill reason must be exactly the predicted one.
+    async fn bad_access_op(&mut self) -> Checked {
+        let (addr, kind, why) = match self.rng.below(5) {
+            0 => match self.pick(|p| !p.guard && p.prot.readable() && !p.prot.writable()) {
+                Some(a) => (a + offset(a), Bad::Write, "write, read-only"),
+                None => self.unmapped_target(),
+            },
+            1 => match self.pick(|p| !p.guard && !p.prot.readable()) {
+                Some(a) => (a, Bad::Read, "read, no-access"),
+                None => self.unmapped_target(),
+            },
+            2 => match self.pick(|p| p.guard) {
+                Some(a) => (a + 8, Bad::Read, "guard page"),
+                None => self.unmapped_target(),
+            },
+            3 => match self.pick(|p| p.prot.readable() && !p.prot.executable()) {
+                Some(a) => (a, Bad::Exec, "exec, no-exec"),
+                None => self.unmapped_target(),
+            },
+            _ => self.unmapped_target(),
+        };
+        let want = ExitStatus::Killed(format!("page fault at {addr:#x} ({why})"));
+        let child = fork(async move {
+            kind.touch(addr as usize);
+            0
+        });
+        let Ok(pid) = child else {
+            return Err(String::from("fork for a bad access failed"));
+        };
+        check(
+            &format!("bad {kind:?} at {addr:#x}"),
+            wait(pid).await,
+            Ok(want),
+        )
+    }
+
+    fn unmapped_target(&mut self) -> (u64, Bad, &'static str) {
+        for _ in 0..16 {
+            let page = self.random_page();
+            if !self.model.pages.contains_key(&page) {
+                return (page + offset(page), Bad::Read, "read, not mapped");
+            }
+        }
+        (WINDOW_END + 4 * PAGE, Bad::Read, "read, not mapped")
+    }
+
+    /// A child runs a few checked steps on its own copy; the parent must be unchanged
+    /// (its later reads check that).
+    async fn fork_op(&mut self) -> Checked {
+        let mut child = Worker {
+            rng: Rng::new(self.rng.next()),
+            model: self.model.clone(),
+        };
+        let eager = self.rng.one_in(4);
+        {
+            let body = async move {
+                for _ in 0..8 {
+                    // Boxed: a child's step is the same (async, recursive) function.
+                    if let Err(why) = Box::pin(child.step(1)).await {
+                        super::record_child_mismatch(why);
+                        return 1;
+                    }
+                }
+                0
+            };
+            let pid = if eager { fork_copy(body) } else { fork(body) };
+            let Ok(pid) = pid else {
+                return Err(String::from("fork failed"));
+            };
+            match wait(pid).await {
+                Ok(ExitStatus::Exited(0)) => Ok(()),
+                Ok(ExitStatus::Exited(_)) => Err(format!(
+                    "in a forked child: {}",
+                    super::take_child_mismatch()
+                )),
+                other => Err(format!("forked child ended with {other:?}")),
+            }
+        }
+    }
+
+    /// Reads back every readable page: after a fork, nothing the child did may show
+    /// in the parent.
+    pub fn verify_all(&mut self) -> Checked {
+        for (&page, state) in self
+            .model
+            .pages
+            .iter_mut()
+            .filter(|(_, p)| p.prot.readable())
+        {
+            state.present = true;
+            let at = page + offset(page);
+            check(
+                &format!("after a fork, byte at {at:#x}"),
+                user::load(at as usize),
+                state.value,
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// The kind of access a bad-access child makes.
+#[derive(Clone, Copy, Debug)]
+enum Bad {
+    Read,
+    Write,
+    Exec,
+}
+
+impl Bad {
+    fn touch(self, addr: usize) {
+        match self {
+            Bad::Read => {
+                user::load(addr);
+            }
+            Bad::Write => user::store(addr, 1),
+            Bad::Exec => user::call(addr),
+        }
+    }
+}
