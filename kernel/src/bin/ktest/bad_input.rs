@@ -1,7 +1,7 @@
 //! The bad-input table (docs/BAD_INPUT.md): the rows no other case file covers.
 use crate::cases::{Body, Case, Outcome};
 use crate::{ensure, ensure_eq};
-use alloc::{boxed::Box, format};
+use alloc::boxed::Box;
 use lazuli_api::{
     ExitStatus, ForkError, Placement, Prot, VmError, fork, free_frames, heap_used, map, mmap,
     mprotect, munmap, numvp, sbrk, spawn, user, wait,
@@ -147,9 +147,9 @@ async fn kill_leaks_no_heap() -> Outcome {
         0
     });
     let killed = wait(pid).await
-        == Ok(ExitStatus::Killed(format!(
-            "page fault at 0x10 (write, not mapped)"
-        )));
+        == Ok(ExitStatus::Killed(
+            "page fault at 0x10 (write, not mapped)".into(),
+        ));
     ensure!(killed, "the victim was killed for its write");
     ensure_eq!(heap_used(), heap, "heap in use after the kill");
     Ok(())
