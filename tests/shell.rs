@@ -30,6 +30,10 @@ fn main() {
         "bios::framebuffer_shows_text_and_changes",
         framebuffer_changes,
     ));
+    trials.push(Trial::test(
+        "bios::pressure_at_64_mib_kills_only_out_of_memory",
+        pressure_at_64_mib,
+    ));
     libtest_mimic::run(&args, trials).exit();
 }
 
@@ -60,6 +64,22 @@ const EXEC_CASES: &[(&str, &str, &str, Check)] = &[
         bench_prints_every_figure,
     ),
     ("mmaptest_passes", "uefi", "mmaptest", mmaptest_passes),
+    (
+        "stress_with_a_fixed_seed_has_no_mismatch",
+        "bios",
+        "stress 42 3000",
+        |out, code| {
+            let last = out.last().map(String::as_str).unwrap_or("");
+            let ok = last.starts_with("stress: 3000 ops, 0 mismatches, free frames back to ")
+                && code == 0;
+            expect(
+                ok,
+                "`stress: 3000 ops, 0 mismatches, free frames back to B`",
+                out,
+                code,
+            )
+        },
+    ),
     (
         "unknown_command_fails_with_one_line",
         "bios",
@@ -269,6 +289,31 @@ fn exec_case(firmware: &str, line: &str, check: Check) -> Result<(), Failed> {
         )
         .into()
     })
+}
+
+/// A 64 MiB machine: tasks run out of memory, die with `out of memory` only, the
+/// kernel lives (a later task works, `poweroff` follows), and frames come back.
+fn pressure_at_64_mib() -> Result<(), Failed> {
+    let out = Command::new(env!("CARGO_BIN_EXE_lazuli"))
+        .args(["--memory", "64", "--exec", "pressure 2", "--timeout", "120"])
+        .output()?;
+    let text = String::from_utf8_lossy(&out.stdout).replace('\r', "");
+    let lines: Vec<String> = text.lines().map(str::to_string).collect();
+    let last = lines.last().map(String::as_str).unwrap_or("");
+    let kill_lines = || lines.iter().filter(|l| l.contains(" killed: "));
+    let ok = last.starts_with("pressure: 2 rounds, ")
+        && last.contains(" tasks killed (out of memory), free frames back to ")
+        && kill_lines().count() > 0
+        && kill_lines().all(|l| l.ends_with("(out of memory)"))
+        && out.status.code() == Some(0);
+    let code = out.status.code().unwrap_or(-1);
+    expect(
+        ok,
+        "kills by out of memory only, then the pressure summary",
+        &lines,
+        code,
+    )
+    .map_err(Failed::from)
 }
 
 fn expect(ok: bool, what: &str, out: &[String], code: i32) -> Result<(), String> {

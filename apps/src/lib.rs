@@ -8,6 +8,7 @@ extern crate alloc;
 pub mod bench;
 pub mod hello;
 pub mod mmaptest;
+pub mod pressure;
 pub mod shell;
 pub mod stress;
 pub mod sys;
@@ -61,6 +62,11 @@ pub static APPS: &[App] = &[
         name: "ps",
         help: "live tasks with their numvp and numpp",
         main: |_| Box::pin(sys::ps()),
+    },
+    App {
+        name: "pressure",
+        help: "run tasks out of memory, check the kernel lives and frames return",
+        main: |a| Box::pin(pressure::main(a)),
     },
     App {
         name: "stress",
