@@ -394,6 +394,8 @@ fn bench_prints_every_figure(out: &[String], code: i32) -> Result<(), String> {
         "munmap_16384",
         "fork_present_1_cow",
         "fork_present_1_copy",
+        "fork_present_3_cow",
+        "fork_present_3_copy",
         "fork_present_256_cow",
         "fork_present_256_copy",
         "fork_present_16384_cow",

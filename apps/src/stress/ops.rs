@@ -128,7 +128,8 @@ impl Worker {
             Some(a) if !self.rng.one_in(4) => a,
             _ => self.random_page(),
         };
-        let pages = (1 + self.rng.below(4)).min((WINDOW_END - start) / PAGE);
+        // Mapped pages may lie above the window (first fit from a high hint).
+        let pages = 1 + self.rng.below(4);
         let prot = PROTS[self.rng.below(PROTS.len() as u64) as usize];
         let range = self.model.pages.range(start..start + pages * PAGE);
         let want = if !self.model.all_mapped(start, pages) {
@@ -251,7 +252,13 @@ impl Worker {
                 return (page + offset(page), Bad::Read, "read, not mapped");
             }
         }
-        (WINDOW_END + 4 * PAGE, Bad::Read, "read, not mapped")
+        // The window is crowded: the first unmapped page above it (first fit from a
+        // high hint can place regions there too).
+        let mut page = WINDOW_END;
+        while self.model.pages.contains_key(&page) {
+            page += PAGE;
+        }
+        (page, Bad::Read, "read, not mapped")
     }
 
     /// A child runs a few checked steps on its own copy; the parent must be unchanged
