@@ -56,6 +56,10 @@ fn main() {
         "bios::kernel_panic_is_reported",
         kernel_panic_is_reported,
     ));
+    trials.push(Trial::test(
+        "bios::kernel_fault_outside_tasks_panics_with_details",
+        kernel_fault_outside_tasks_panics,
+    ));
     for (firmware, suite) in suites {
         trials.extend(ktest_trials(firmware, suite));
     }
@@ -172,6 +176,22 @@ fn unknown_command_fails() -> Result<(), Failed> {
     if runner_code(&outcome) != Some(1) {
         return Err(failure(
             "runner should exit 1 for a failed command",
+            &outcome,
+        ));
+    }
+    Ok(())
+}
+
+fn kernel_fault_outside_tasks_panics() -> Result<(), Failed> {
+    let outcome = boot("ktest", Firmware::Bios, &[type_line(KTEST.ready, "fault")])?;
+    let want =
+        "KERNEL PANIC: kernel page fault at 0xdead0000 (read, not mapped) outside any task, rip 0x";
+    if !outcome.text().lines().any(|l| l.starts_with(want)) {
+        return Err(failure(&format!("no line starting `{want}`"), &outcome));
+    }
+    if outcome.exit != Exit::Failure {
+        return Err(failure(
+            "a kernel fault must exit with the failure code (35)",
             &outcome,
         ));
     }

@@ -1,6 +1,8 @@
 //! The in-kernel test kernel. Boots like lazuli, prints `ktest: ready`, reads one
 //! line from serial: `run` runs every case in [`cases::ALL`] and powers off with
-//! success iff all passed; `panic` panics on purpose (to test panic reporting).
+//! success iff all passed; `panic` panics on purpose (to test panic reporting);
+//! `fault` makes the executor itself — kernel code outside any task — touch an
+//! unmapped address, which must panic with the fault's details.
 //!
 //! Output per case: `test NAME ... ok` or `test NAME ... FAILED: why`, then
 //! `ktest: N passed, M failed`. Host-side tests (tests/kernel.rs) read these lines.
@@ -19,7 +21,10 @@ mod seed_vm;
 
 use alloc::{boxed::Box, string::String};
 use bootloader_api::{BootInfo, entry_point};
+use core::sync::atomic::{AtomicBool, Ordering};
 use lazuli_kernel::{arch::qemu, kprintln, task};
+
+static FAULT_OUTSIDE_TASKS: AtomicBool = AtomicBool::new(false);
 
 entry_point!(kmain, config = &lazuli_kernel::BOOTLOADER_CONFIG);
 
@@ -27,7 +32,13 @@ fn kmain(boot: &'static mut BootInfo) -> ! {
     lazuli_kernel::init(boot);
     kprintln!("ktest: ready");
     task::spawn("ktest", None, Box::pin(runner()));
-    task::executor::run_until(|| false);
+    task::executor::run_until(|| {
+        if FAULT_OUTSIDE_TASKS.load(Ordering::Relaxed) {
+            // Executor context: no task is being polled, so this cannot kill one.
+            lazuli_api::user::load(0xdead_0000);
+        }
+        false
+    });
     unreachable!()
 }
 
@@ -41,12 +52,16 @@ async fn runner() -> i32 {
     }
     match line.trim() {
         "panic" => panic!("deliberate panic from ktest"),
+        "fault" => {
+            FAULT_OUTSIDE_TASKS.store(true, Ordering::Relaxed);
+            0
+        }
         "run" => {
             let failed = cases::run_all().await;
             qemu::exit(failed == 0)
         }
         other => {
-            kprintln!("ktest: unknown command {other:?} (run | panic)");
+            kprintln!("ktest: unknown command {other:?} (run | panic | fault)");
             qemu::exit(false)
         }
     }
