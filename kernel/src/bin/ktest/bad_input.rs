@@ -1,7 +1,6 @@
 //! The bad-input table (docs/BAD_INPUT.md): the rows no other case file covers.
-use crate::cases::{Body, Case, Outcome};
-use crate::{ensure, ensure_eq};
-use alloc::boxed::Box;
+use crate::cases::{Case, Outcome};
+use crate::{ensure, ensure_eq, task_case};
 use lazuli_api::{
     ExitStatus, ForkError, Placement, Prot, VmError, fork, free_frames, heap_used, map, mmap,
     mprotect, munmap, numvp, sbrk, spawn, user, wait,
@@ -9,15 +8,6 @@ use lazuli_api::{
 use lazuli_vm::layout::{BREAK_LIMIT, BREAK_START};
 
 const PAGE: usize = 4096;
-
-macro_rules! task_case {
-    ($name:literal, $f:ident $(,)?) => {
-        Case {
-            name: $name,
-            body: Body::Task(|| Box::pin($f())),
-        }
-    };
-}
 
 pub static CASES: &[Case] = &[
     task_case!("mmap_of_1_and_4095_bytes_returns_0", mmap_small),

@@ -21,3 +21,21 @@ macro_rules! ensure_eq {
         }
     }};
 }
+
+/// A case that runs as its own task (fresh address space): `task_case!(NAME, f)`, or
+/// `task_case!(NAME, f, CONST)` for an `async fn f<const X: bool>()`.
+#[macro_export]
+macro_rules! task_case {
+    ($name:literal, $f:ident, $flag:literal $(,)?) => {
+        $crate::cases::Case {
+            name: $name,
+            body: $crate::cases::Body::Task(|| alloc::boxed::Box::pin($f::<$flag>())),
+        }
+    };
+    ($name:literal, $f:ident $(,)?) => {
+        $crate::cases::Case {
+            name: $name,
+            body: $crate::cases::Body::Task(|| alloc::boxed::Box::pin($f())),
+        }
+    };
+}

@@ -1,8 +1,8 @@
 //! Beyond the seed: map (anywhere, hint, fixed, no-replace, guard), munmap of any
 //! range, mprotect with NX, and copy-on-write accounting.
-use crate::cases::{Body, Case, Outcome};
-use crate::{ensure, ensure_eq};
-use alloc::{boxed::Box, format, string::String, vec::Vec};
+use crate::cases::{Case, Outcome};
+use crate::{ensure, ensure_eq, task_case};
+use alloc::{format, string::String, vec::Vec};
 use lazuli_api::{
     ExitStatus, Placement, Prot, VmError, fork, free_frames, getptsize, map, map_guard, mprotect,
     munmap, numpp, numvp, regions, user, wait,
@@ -10,15 +10,6 @@ use lazuli_api::{
 use lazuli_vm::layout::USER_START;
 
 const PAGE: usize = 4096;
-
-macro_rules! task_case {
-    ($name:literal, $f:ident $(,)?) => {
-        Case {
-            name: $name,
-            body: Body::Task(|| Box::pin($f())),
-        }
-    };
-}
 
 pub static CASES: &[Case] = &[
     task_case!(

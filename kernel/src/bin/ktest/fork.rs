@@ -1,29 +1,14 @@
 //! fork — copy-on-write (the default) and the seed's eager copy — and wait: present pages copied, untouched pages
 //! lazy and independent, counters equal at the fork, kills confined to the child.
-use crate::cases::{Body, Case, Outcome};
-use crate::{ensure, ensure_eq};
-use alloc::{boxed::Box, format};
+use crate::cases::{Case, Outcome};
+use crate::{ensure, ensure_eq, task_case};
+use alloc::format;
 use lazuli_api::{
     ExitStatus, ForkError, Pid, WaitError, fork, fork_copy, free_frames, getptsize, mmap, numpp,
     numvp, user, wait,
 };
 
 const PAGE: usize = 4096;
-
-macro_rules! task_case {
-    ($name:literal, $f:ident, $copy:literal $(,)?) => {
-        Case {
-            name: $name,
-            body: Body::Task(|| Box::pin($f::<$copy>())),
-        }
-    };
-    ($name:literal, $f:ident $(,)?) => {
-        Case {
-            name: $name,
-            body: Body::Task(|| Box::pin($f())),
-        }
-    };
-}
 
 /// Forks with the seed's eager copy when `COPY`, else copy-on-write (the default).
 fn fork_as<const COPY: bool>(

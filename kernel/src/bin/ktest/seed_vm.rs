@@ -1,22 +1,13 @@
 //! The seed VM (issue: per-task address spaces, lazy mmap, the fault path, counters):
 //! each case runs as a fresh task and asserts on counters, values, kill reasons and
 //! free frames.
-use crate::cases::{Body, Case, Outcome};
-use crate::{ensure, ensure_eq};
-use alloc::{boxed::Box, format, string::String};
+use crate::cases::{Case, Outcome};
+use crate::{ensure, ensure_eq, task_case};
+use alloc::{format, string::String};
 use lazuli_api::{ExitStatus, free_frames, getptsize, mmap, numpp, numvp, sbrk, user};
 use lazuli_vm::layout::{BREAK_START, GUARD_BOTTOM, STACK_TOP};
 
 const PAGE: usize = 4096;
-
-macro_rules! task_case {
-    ($name:literal, $f:ident) => {
-        Case {
-            name: $name,
-            body: Body::Task(|| Box::pin($f())),
-        }
-    };
-}
 
 pub static CASES: &[Case] = &[
     task_case!("fresh_task_has_9_reserved_0_present_1_table", fresh_task),
