@@ -370,6 +370,7 @@ fn help_lists_every_command(out: &[String], code: i32) -> Result<(), String> {
 fn bench_prints_every_figure(out: &[String], code: i32) -> Result<(), String> {
     let figures = [
         "first_touch",
+        "first_touch_unpooled",
         "retouch",
         "retouch_all",
         "null_fault",

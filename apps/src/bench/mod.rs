@@ -67,23 +67,35 @@ pub fn sample(n: usize, mut op: impl FnMut(usize)) -> Samples {
     Samples::from(ticks)
 }
 
-/// Sorted tick counts.
-pub struct Samples(pub Vec<u64>);
+/// Tick counts, kept in the order taken and sorted for the statistics.
+pub struct Samples {
+    raw: Vec<u64>,
+    sorted: Vec<u64>,
+}
 
 impl From<Vec<u64>> for Samples {
-    fn from(mut ticks: Vec<u64>) -> Self {
-        ticks.sort_unstable();
-        Samples(ticks)
+    fn from(raw: Vec<u64>) -> Self {
+        let mut sorted = raw.clone();
+        sorted.sort_unstable();
+        Samples { raw, sorted }
     }
 }
 
 impl Samples {
+    /// The samples in the order they were taken.
+    pub fn raw(&self) -> &[u64] {
+        &self.raw
+    }
+    /// The samples, sorted.
+    pub fn sorted(&self) -> &[u64] {
+        &self.sorted
+    }
     pub fn median(&self) -> u64 {
-        self.0.get(self.0.len() / 2).copied().unwrap_or(0)
+        self.sorted.get(self.sorted.len() / 2).copied().unwrap_or(0)
     }
     pub fn p99(&self) -> u64 {
-        let i = (self.0.len() * 99 / 100).min(self.0.len().saturating_sub(1));
-        self.0.get(i).copied().unwrap_or(0)
+        let i = (self.sorted.len() * 99 / 100).min(self.sorted.len().saturating_sub(1));
+        self.sorted.get(i).copied().unwrap_or(0)
     }
 }
 
@@ -93,6 +105,6 @@ pub fn report(name: &str, s: &Samples) {
         "bench {name}: median={} p99={} n={}",
         s.median(),
         s.p99(),
-        s.0.len()
+        s.sorted().len()
     );
 }

@@ -5,6 +5,11 @@
 //! through the physical-memory map — xv6's `kalloc` idea), and frames never handed out
 //! yet, taken in order from the bootloader's usable regions. Neither needs the heap or
 //! a boot-time pass over all memory.
+//!
+//! A third list holds frames zeroed ahead of time: while the CPU would otherwise
+//! halt, the executor calls [`prezero`], which moves frames onto it (up to
+//! [`ZERO_POOL`]), so a first-touch fault usually finds its zeroed frame ready.
+//! Pooled frames are free frames: the free count includes them.
 use super::phys_to_virt;
 use bootloader_api::info::{MemoryRegionKind, MemoryRegions};
 use lazuli_vm::FrameRefs;
@@ -20,6 +25,8 @@ const MAX_RANGES: usize = 64;
 const MAX_PHYS: u64 = 4 << 30;
 const NONE: u64 = u64::MAX;
 const FRAME: u64 = 4096;
+/// How many frames are kept zeroed ahead of time (16 MiB).
+pub const ZERO_POOL: usize = 4096;
 
 /// All physical frames the kernel hands out.
 pub struct FrameAllocator {
@@ -28,6 +35,8 @@ pub struct FrameAllocator {
     cursor: usize, // range being carved
     next: u64,     // next never-used frame in ranges[cursor]
     freed_head: u64,
+    zeroed_head: u64,
+    zeroed: usize,
     free: usize,
     total: usize,
 }
@@ -38,6 +47,8 @@ static FRAMES: Mutex<FrameAllocator> = Mutex::new(FrameAllocator {
     cursor: 0,
     next: 0,
     freed_head: NONE,
+    zeroed_head: NONE,
+    zeroed: 0,
     free: 0,
     total: 0,
 });
@@ -64,21 +75,32 @@ pub fn init(regions: &MemoryRegions) {
 }
 
 impl FrameAllocator {
-    fn allocate(&mut self) -> Option<PhysFrame> {
-        if self.freed_head != NONE {
-            let frame = self.freed_head;
-            // SAFETY: every frame on the freed list is ours and holds the next link.
-            self.freed_head = unsafe { *phys_to_virt(PhysAddr::new(frame)).as_ptr::<u64>() };
-            self.free -= 1;
-            return Some(PhysFrame::containing_address(PhysAddr::new(frame)));
+    /// Pops the head of a frame list (`head` is `freed_head` or `zeroed_head`).
+    fn pop(head: &mut u64) -> Option<u64> {
+        if *head == NONE {
+            return None;
         }
+        let frame = *head;
+        // SAFETY: every frame on a list is ours and holds the next link.
+        *head = unsafe { *phys_to_virt(PhysAddr::new(frame)).as_ptr::<u64>() };
+        Some(frame)
+    }
+
+    /// Pushes a frame that nothing refers to any more onto a list.
+    fn push(head: &mut u64, frame: u64) {
+        // SAFETY: the frame is free, so its first word may hold the list link.
+        unsafe { *phys_to_virt(PhysAddr::new(frame)).as_mut_ptr::<u64>() = *head };
+        *head = frame;
+    }
+
+    /// A frame never handed out yet, carved from the usable regions.
+    fn carve(&mut self) -> Option<u64> {
         while self.cursor < self.range_count {
             let (_, end) = self.ranges[self.cursor];
             if self.next < end {
                 let frame = self.next;
                 self.next += FRAME;
-                self.free -= 1;
-                return Some(PhysFrame::containing_address(PhysAddr::new(frame)));
+                return Some(frame);
             }
             self.cursor += 1;
             if self.cursor < self.range_count {
@@ -88,14 +110,50 @@ impl FrameAllocator {
         None
     }
 
+    /// Any frame: freed ones first (so recently used memory is reused), then new
+    /// ones, then the zeroed pool.
+    fn allocate(&mut self) -> Option<PhysFrame> {
+        let frame = match Self::pop(&mut self.freed_head).or_else(|| self.carve()) {
+            Some(frame) => frame,
+            None => {
+                let frame = Self::pop(&mut self.zeroed_head)?;
+                self.zeroed -= 1;
+                frame
+            }
+        };
+        self.free -= 1;
+        Some(PhysFrame::containing_address(PhysAddr::new(frame)))
+    }
+
+    /// A frame from the zeroed pool (its link word cleared), if the pool has one.
+    fn allocate_prezeroed(&mut self) -> Option<PhysFrame> {
+        let frame = Self::pop(&mut self.zeroed_head)?;
+        self.zeroed -= 1;
+        self.free -= 1;
+        // SAFETY: the frame is now ours; only its first word (the link) was written.
+        unsafe { *phys_to_virt(PhysAddr::new(frame)).as_mut_ptr::<u64>() = 0 };
+        Some(PhysFrame::containing_address(PhysAddr::new(frame)))
+    }
+
     fn deallocate(&mut self, frame: PhysFrame) {
-        let pa = frame.start_address().as_u64();
-        // SAFETY: the caller gives the frame back; nothing else refers to it now, so
-        // its first word may hold the list link.
-        unsafe { *phys_to_virt(frame.start_address()).as_mut_ptr::<u64>() = self.freed_head };
-        self.freed_head = pa;
+        Self::push(&mut self.freed_head, frame.start_address().as_u64());
         self.free += 1;
         debug_assert!(self.free <= self.total, "more frames freed than exist");
+    }
+
+    /// Zeroes one free frame (freed or new) into the pool; false if none is left
+    /// or the pool is full.
+    fn prezero_one(&mut self) -> bool {
+        if self.zeroed >= ZERO_POOL {
+            return false;
+        }
+        let Some(frame) = Self::pop(&mut self.freed_head).or_else(|| self.carve()) else {
+            return false;
+        };
+        zero(PhysFrame::containing_address(PhysAddr::new(frame)));
+        Self::push(&mut self.zeroed_head, frame);
+        self.zeroed += 1;
+        true
     }
 }
 
@@ -104,11 +162,25 @@ pub fn allocate() -> Option<PhysFrame> {
     FRAMES.lock().allocate()
 }
 
-/// One frame filled with zeros.
+/// One frame filled with zeros: from the pool when it has one, else zeroed now.
 pub fn allocate_zeroed() -> Option<PhysFrame> {
-    let frame = allocate()?;
+    let mut frames = FRAMES.lock();
+    if let Some(frame) = frames.allocate_prezeroed() {
+        return Some(frame);
+    }
+    let frame = frames.allocate()?;
+    drop(frames);
     zero(frame);
     Some(frame)
+}
+
+/// Idle work: zeroes up to `budget` free frames into the pool. Returns how many.
+pub fn prezero(budget: usize) -> usize {
+    let mut done = 0;
+    while done < budget && FRAMES.lock().prezero_one() {
+        done += 1;
+    }
+    done
 }
 
 /// Gives a frame back. It must not be mapped or referenced anywhere any more.
