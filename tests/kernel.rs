@@ -52,10 +52,12 @@ fn main() {
         "bios::unknown_command_fails",
         unknown_command_fails,
     ));
-    trials.push(Trial::test(
-        "bios::kernel_panic_is_reported",
-        kernel_panic_is_reported,
-    ));
+    for firmware in FIRMWARES {
+        trials.push(Trial::test(
+            format!("{}::kernel_panic_is_reported", firmware.name()),
+            move || kernel_panic_is_reported(firmware),
+        ));
+    }
     trials.push(Trial::test(
         "bios::kernel_fault_outside_tasks_panics_with_details",
         kernel_fault_outside_tasks_panics,
@@ -198,8 +200,8 @@ fn kernel_fault_outside_tasks_panics() -> Result<(), Failed> {
     Ok(())
 }
 
-fn kernel_panic_is_reported() -> Result<(), Failed> {
-    let outcome = boot("ktest", Firmware::Bios, &[type_line(KTEST.ready, "panic")])?;
+fn kernel_panic_is_reported(firmware: Firmware) -> Result<(), Failed> {
+    let outcome = boot("ktest", firmware, &[type_line(KTEST.ready, "panic")])?;
     let prefix = "KERNEL PANIC: deliberate panic from ktest at ";
     let text = outcome.text();
     let located = text

@@ -12,14 +12,13 @@
 //! Pooled frames are free frames: the free count includes them.
 use super::phys_to_virt;
 use bootloader_api::info::{MemoryRegionKind, MemoryRegions};
-use lazuli_vm::FrameRefs;
+use lazuli_vm::{FrameRefs, UsableFrames};
 use spin::Mutex;
 use x86_64::{
     PhysAddr,
     structures::paging::{FrameAllocator as FrameSource, PhysFrame, Size4KiB},
 };
 
-const MAX_RANGES: usize = 64;
 /// Memory above this is left unused: the owner counts (4 bytes a frame, on the
 /// 16 MiB heap) cover frames below it. Plenty for a teaching kernel under QEMU.
 const MAX_PHYS: u64 = 4 << 30;
@@ -30,10 +29,8 @@ pub const ZERO_POOL: usize = 4096;
 
 /// All physical frames the kernel hands out.
 pub struct FrameAllocator {
-    ranges: [(u64, u64); MAX_RANGES],
-    range_count: usize,
-    cursor: usize, // range being carved
-    next: u64,     // next never-used frame in ranges[cursor]
+    /// Frames never handed out yet (pure bookkeeping, host-tested in lazuli_vm).
+    unused: UsableFrames,
     freed_head: u64,
     zeroed_head: u64,
     zeroed: usize,
@@ -42,10 +39,7 @@ pub struct FrameAllocator {
 }
 
 static FRAMES: Mutex<FrameAllocator> = Mutex::new(FrameAllocator {
-    ranges: [(0, 0); MAX_RANGES],
-    range_count: 0,
-    cursor: 0,
-    next: 0,
+    unused: UsableFrames::new(MAX_PHYS),
     freed_head: NONE,
     zeroed_head: NONE,
     zeroed: 0,
@@ -60,18 +54,10 @@ pub fn init(regions: &MemoryRegions) {
         .iter()
         .filter(|r| r.kind == MemoryRegionKind::Usable)
     {
-        let start = region.start.div_ceil(FRAME).max(1) * FRAME;
-        let end = region.end.min(MAX_PHYS) / FRAME * FRAME;
-        if start >= end || fa.range_count == MAX_RANGES {
-            continue;
-        }
-        let i = fa.range_count;
-        fa.ranges[i] = (start, end);
-        fa.range_count += 1;
-        fa.total += ((end - start) / FRAME) as usize;
+        fa.unused.add(region.start, region.end);
     }
+    fa.total = fa.unused.total();
     fa.free = fa.total;
-    fa.next = fa.ranges[0].0;
 }
 
 impl FrameAllocator {
@@ -95,19 +81,7 @@ impl FrameAllocator {
 
     /// A frame never handed out yet, carved from the usable regions.
     fn carve(&mut self) -> Option<u64> {
-        while self.cursor < self.range_count {
-            let (_, end) = self.ranges[self.cursor];
-            if self.next < end {
-                let frame = self.next;
-                self.next += FRAME;
-                return Some(frame);
-            }
-            self.cursor += 1;
-            if self.cursor < self.range_count {
-                self.next = self.ranges[self.cursor].0;
-            }
-        }
-        None
+        self.unused.carve()
     }
 
     /// Any frame: freed ones first (so recently used memory is reused), then new
