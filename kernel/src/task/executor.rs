@@ -65,7 +65,8 @@ pub fn run_until(mut done: impl FnMut() -> bool) {
     }
 }
 
-/// Polls one task; returns whether it ended.
+/// Polls one task; returns whether it is gone (it ended now, or had already ended
+/// and this was a stale wake-up), so its waker can be dropped.
 fn poll_task(pid: Pid, waker: &Waker) -> bool {
     let taken = {
         let mut sched = SCHED.lock();
@@ -75,7 +76,7 @@ fn poll_task(pid: Pid, waker: &Waker) -> bool {
         }
     };
     let Some((future, space)) = taken else {
-        return false;
+        return true;
     };
 
     vm::active::install(space);

@@ -30,6 +30,10 @@ pub static CASES: &[Case] = &[
         name: "input_bytes_arrive_in_order",
         body: Body::Task(|| Box::pin(input_in_order())),
     },
+    Case {
+        name: "stale_wake_ups_of_ended_tasks_leak_nothing",
+        body: Body::Task(|| Box::pin(stale_wake_ups())),
+    },
 ];
 
 fn breakpoint_returns() -> Outcome {
@@ -106,5 +110,41 @@ async fn input_in_order() -> Outcome {
         got.push(lazuli_api::read_byte().await);
     }
     ensure_eq!(&got[..], b"lazuli", "bytes read back");
+    Ok(())
+}
+
+/// Pending once after waking itself twice: the second wake-up arrives after the
+/// task has ended.
+struct DoubleWake(bool);
+
+impl core::future::Future for DoubleWake {
+    type Output = i32;
+    fn poll(
+        mut self: core::pin::Pin<&mut Self>,
+        cx: &mut core::task::Context<'_>,
+    ) -> core::task::Poll<i32> {
+        if self.0 {
+            return core::task::Poll::Ready(0);
+        }
+        self.0 = true;
+        cx.waker().wake_by_ref();
+        cx.waker().wake_by_ref();
+        core::task::Poll::Pending
+    }
+}
+
+async fn stale_wake_ups() -> Outcome {
+    let _ = lazuli_api::wait(lazuli_api::spawn("warm", DoubleWake(false))).await;
+    let heap = heap::used();
+    for _ in 0..20 {
+        let pid = lazuli_api::spawn("stale", DoubleWake(false));
+        ensure!(lazuli_api::wait(pid).await.is_ok(), "task {pid} ended");
+    }
+    lazuli_api::yield_now().await; // let the executor see the last stale wake-up
+    ensure_eq!(
+        heap::used(),
+        heap,
+        "heap in use after 20 tasks with stale wake-ups"
+    );
     Ok(())
 }
