@@ -16,7 +16,7 @@
 //! wait for one call, at most a scroll (about a millisecond under QEMU TCG) per line.
 //! The panic handler calls [`write_panic`], which uses `try_lock` and never waits. The
 //! lock can only be busy then if the panic struck while it was held, i.e. inside this
-//! module or inside a `Display` impl being formatted by [`write_fmt`]; the console's state
+//! module or inside a `Display` impl being formatted into it; the console's state
 //! is then suspect, so the message goes to serial only. No `force_unlock`, no `unsafe`.
 //!
 //! Does not (yet): keep a text buffer (no redraw, no scrollback), read input, draw a
@@ -82,16 +82,6 @@ pub fn write_str(s: &str) {
     });
 }
 
-/// Formats `args` at the cursor (for `print!`-style macros). The lock is held for the
-/// whole message, so a `Display` impl inside `args` must not print to this console.
-pub fn write_fmt(args: fmt::Arguments) {
-    with_console(|slot| {
-        if let Some(c) = slot.as_mut() {
-            let _ = c.write_fmt(args);
-        }
-    });
-}
-
 /// Writes a panic message in red if the console is free. Never waits: returns false (and
 /// draws nothing) when not initialised or when the console lock is held, i.e. the panic
 /// struck inside a console call. Meant for the panic handler, after it wrote to serial.
@@ -120,20 +110,6 @@ pub fn clear() {
     });
 }
 
-/// Sets the colour of text drawn from now on.
-pub fn set_colour(fg: (u8, u8, u8)) {
-    with_console(|slot| {
-        if let Some(c) = slot.as_mut() {
-            c.fg = fg;
-        }
-    });
-}
-
-/// Returns text to the default colour.
-pub fn reset_colour() {
-    set_colour(FOREGROUND);
-}
-
 /// Draws one character-cell-sized square for `kind` (with a one-pixel gap around it) at
 /// the cursor and advances the cursor like a character, wrapping and scrolling.
 pub fn write_cell(kind: CellKind) {
@@ -142,12 +118,6 @@ pub fn write_cell(kind: CellKind) {
             c.put_cell(kind);
         }
     });
-}
-
-/// Returns (columns, rows) of text the screen holds, or None before [`init`].
-#[must_use]
-pub fn size() -> Option<(usize, usize)> {
-    with_console(|slot| slot.as_ref().map(|c| (c.cols, c.rows)))
 }
 
 /// Runs `f` on the console slot with the lock held and interrupts disabled.

@@ -204,11 +204,6 @@ fn number(frame: PhysFrame) -> usize {
     (frame.start_address().as_u64() / FRAME) as usize
 }
 
-/// One more mapping owns `frame` (a copy-on-write share).
-pub fn share(frame: PhysFrame) {
-    with_refs(|r| r.share(number(frame)));
-}
-
 /// Runs `f` with a `share` function that counts one more owner of a frame, taking
 /// the owner-count lock once for the whole batch (fork shares thousands of pages).
 pub fn sharing<R>(f: impl FnOnce(&mut dyn FnMut(PhysFrame)) -> R) -> R {
@@ -256,9 +251,7 @@ pub fn owners(frame: PhysFrame) -> u32 {
 
 /// One mapping of `frame` goes away; the frame is freed with its last owner.
 pub fn release(frame: PhysFrame) {
-    if with_refs(|r| r.release(number(frame))) {
-        free(frame);
-    }
+    releasing(|r| r.release(frame));
 }
 
 /// Copies the 4 KiB of `src` into `dst` with `rep movsq`.

@@ -13,7 +13,7 @@ use x86_64::{
     registers::control::{Cr3, Cr3Flags},
     structures::paging::{
         Mapper, OffsetPageTable, Page, PageTable, PageTableFlags as Flags, PhysFrame, Size4KiB,
-        Translate, mapper::MapToError, page_table::PageTableEntry,
+        mapper::MapToError, page_table::PageTableEntry,
     },
 };
 
@@ -132,13 +132,6 @@ impl PageTables {
             Err(MapToError::FrameAllocationFailed) => Err(OutOfFrames),
             Err(e) => panic!("mapping {:#x}: {e:?}", page.start_address().as_u64()),
         }
-    }
-
-    /// The frame mapped at `page`, if present.
-    pub fn translate(&mut self, page: u64) -> Option<PhysFrame> {
-        self.mapper()
-            .translate_addr(VirtAddr::new(page))
-            .map(PhysFrame::containing_address)
     }
 
     /// Calls `visit(address, frame, flags)` for every present page of the user part,

@@ -1,5 +1,5 @@
 //! The in-kernel test kernel. Boots like lazuli, prints `ktest: ready`, reads one
-//! line from serial: `run` runs every case in [`cases::ALL`] and powers off with
+//! line from serial: `run` runs every case (see `cases`) and powers off with
 //! success iff all passed; `panic` panics on purpose (to test panic reporting);
 //! `fault` makes the executor itself — kernel code outside any task — touch an
 //! unmapped address, which must panic with the fault's details.
