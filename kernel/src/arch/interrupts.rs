@@ -7,7 +7,7 @@ use crate::{
     arch::{gdt, guard, pic, pic::Irq},
     input, time, vm,
 };
-use lazuli_vm::Access;
+use lazuli_vm::decode_error_code;
 use spin::Lazy;
 use x86_64::{
     VirtAddr,
@@ -66,14 +66,7 @@ extern "x86-interrupt" fn double_fault(frame: InterruptStackFrame, _code: u64) -
 
 extern "x86-interrupt" fn page_fault(mut frame: InterruptStackFrame, code: PageFaultErrorCode) {
     let addr = Cr2::read_raw();
-    let access = if code.contains(PageFaultErrorCode::INSTRUCTION_FETCH) {
-        Access::Exec
-    } else if code.contains(PageFaultErrorCode::CAUSED_BY_WRITE) {
-        Access::Write
-    } else {
-        Access::Read
-    };
-    let present = code.contains(PageFaultErrorCode::PROTECTION_VIOLATION);
+    let (access, present) = decode_error_code(code.bits());
     let Err(report) = vm::fault::handle(addr, access, present) else {
         return; // mapped: the instruction retries
     };
