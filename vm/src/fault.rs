@@ -103,8 +103,9 @@ pub enum FaultAction {
     /// A write to `page` (page aligned), present but read-only in the page
     /// table, in a region that allows writing: the frame is shared
     /// copy-on-write. Copy it or make it writable in place, as
-    /// [`crate::cow_action`] says for its owner count, then retry.
-    CopyOnWrite { page: u64 },
+    /// [`crate::cow_action`] says for its owner count, map it with the
+    /// region's `prot`, then retry.
+    CopyOnWrite { page: u64, prot: Prot },
     /// The access is not allowed: kill the task with this report.
     Kill(FaultReport),
 }
@@ -144,6 +145,7 @@ pub fn resolve_fault(regions: &RegionSet, addr: u64, access: Access, present: bo
         return match access {
             Access::Write => FaultAction::CopyOnWrite {
                 page: page_down(addr),
+                prot: region.prot,
             },
             Access::Exec => kill(Why::NoExec),
             Access::Read => kill(Why::NoAccess),

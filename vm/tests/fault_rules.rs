@@ -82,8 +82,9 @@ proptest! {
                 prop_assert_eq!(page, page_down(addr));
                 prop_assert_eq!(prot, r.prot);
             }
-            (Some(r), FaultAction::CopyOnWrite { page }) => {
+            (Some(r), FaultAction::CopyOnWrite { page, prot }) => {
                 prop_assert!(present, "copy-on-write of a page that is not there");
+                prop_assert_eq!(prot, r.prot);
                 prop_assert_eq!(access, Access::Write);
                 prop_assert_ne!(r.kind, RegionKind::Guard);
                 prop_assert!(allowed(r.prot, access));

@@ -17,8 +17,7 @@ pub fn handle(addr: u64, access: Access, present: bool) -> Result<(), FaultRepor
                         why: Why::OutOfMemory,
                     })
                 }
-                FaultAction::CopyOnWrite { page } => {
-                    let prot = space.regions.find(addr).map(|r| r.prot).unwrap_or_default();
+                FaultAction::CopyOnWrite { page, prot } => {
                     space.resolve_cow(page, prot).map_err(|_| FaultReport {
                         addr,
                         access,

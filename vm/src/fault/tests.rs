@@ -201,7 +201,10 @@ fn a_write_to_a_present_page_of_a_writable_region_is_copy_on_write() {
     for (addr, page) in cases {
         assert_eq!(
             resolve_fault(&set, addr, Access::Write, true),
-            FaultAction::CopyOnWrite { page },
+            FaultAction::CopyOnWrite {
+                page,
+                prot: set.find(addr).unwrap().prot
+            },
             "{addr:#x}"
         );
     }
