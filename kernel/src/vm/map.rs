@@ -37,26 +37,28 @@ impl AddressSpace {
         let range = plan_protect(&self.regions, addr, len, prot)?;
         self.regions.protect(range.start, range.end, prot);
         let flags = flags_for(prot.effective());
-        let mut changed = 0;
+        // The pages whose entries changed, to flush one by one; past the array's
+        // size, one full flush is cheaper.
+        let mut changed = [0u64; FLUSH_ALL_PAGES as usize];
+        let mut count = 0;
         self.tables
-            .for_each_present_entry(range.start, range.end, |_, entry| {
+            .for_each_present_entry(range.start, range.end, |page, entry| {
                 let shared = frame::owners(leaf_frame(entry)) > 1;
                 entry.set_flags(if shared {
                     flags - Flags::WRITABLE
                 } else {
                     flags
                 });
-                changed += 1;
+                if let Some(slot) = changed.get_mut(count) {
+                    *slot = page;
+                }
+                count += 1;
                 true
             });
-        if changed > FLUSH_ALL_PAGES as usize {
+        if count > changed.len() {
             self.flush_all();
         } else {
-            let mut page = range.start;
-            while page < range.end && changed > 0 {
-                self.flush(page);
-                page += lazuli_vm::PAGE_SIZE;
-            }
+            changed[..count].iter().for_each(|&page| self.flush(page));
         }
         Ok(())
     }
