@@ -126,7 +126,9 @@ impl PageTables {
         *tables_created += tables.allocated;
         match result {
             Ok(flush) => {
-                flush.flush();
+                // The entry was not present before, and x86 never caches a
+                // not-present translation: nothing stale to invalidate.
+                flush.ignore();
                 Ok(())
             }
             Err(MapToError::FrameAllocationFailed) => Err(OutOfFrames),
