@@ -4,11 +4,10 @@
 //! nothing else of the kernel: the kernel installs an implementation of [`Kernel`] at
 //! boot, and the free functions here forward to it. Contracts: CONTRACTS.md section 4.
 //!
-//! Printing formats into a heap string *before* the kernel's console lock is taken, so
-//! an app that prints a value read from its own (possibly not yet present) memory
-//! faults with no kernel lock held.
+//! User memory is touched only through [`user`]'s async accessors, which the kernel
+//! answers (or refuses) on the task's behalf; benchmark hooks live in [`diag`].
 #![no_std]
-#![deny(unsafe_code)]
+#![forbid(unsafe_code)]
 
 extern crate alloc;
 
@@ -19,9 +18,17 @@ use core::{
     task::{Context, Poll},
 };
 
+pub mod diag;
+mod kill;
 pub mod user;
 
-pub use lazuli_vm::{Placement, Prot, VmError, layout};
+pub use kill::{Exception, KillReason};
+pub use lazuli_vm::{
+    Access, FaultReport, MapKind, Placement, Prot, RegionKind, VmError, Why, layout,
+};
+
+/// Bytes in a page: the unit of every mapping, fault and counter.
+pub const PAGE_SIZE: usize = lazuli_vm::PAGE_SIZE as usize;
 
 /// A boxed task future, as the kernel stores it. Single CPU: not `Send`.
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + 'static>>;
@@ -41,9 +48,20 @@ impl core::fmt::Display for Pid {
 pub enum ExitStatus {
     /// The task's future returned this code.
     Exited(i32),
-    /// The kernel killed the task; the reason reads like
-    /// `page fault at 0x40000000 (write, not mapped)`.
-    Killed(String),
+    /// The kernel killed the task (see [`KillReason`] for how it prints).
+    Killed(KillReason),
+}
+
+/// The kernel is ending the calling task: whatever it asked for will not happen,
+/// and the task's future must not go on (the user accessors wait forever on it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Killed;
+
+/// The kernel heap, for `heap` and leak checks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HeapUsage {
+    pub used: usize,
+    pub total: usize,
 }
 
 /// Why `wait` could not wait.
@@ -72,18 +90,16 @@ pub struct TaskInfo {
 }
 
 /// One region of the caller's address space, for pictures (`show`).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RegionView {
     pub start: usize,
     pub end: usize,
-    /// `stack`, `guard`, `heap`, `mmap`, …
-    pub kind: String,
-    /// `rw`, `r`, `rx`, `none`, …
-    pub prot: String,
+    pub kind: RegionKind,
+    pub prot: Prot,
 }
 
 /// What the kernel provides. Implemented once, by the kernel; apps use the free
-/// functions below instead.
+/// functions below instead. Benchmark and test hooks are apart, in [`diag`].
 pub trait Kernel: Sync {
     fn mmap(&self, nbytes: isize) -> usize;
     fn sbrk(&self, delta: isize) -> usize;
@@ -92,26 +108,27 @@ pub trait Kernel: Sync {
     fn getptsize(&self) -> usize;
     fn free_frames(&self) -> usize;
     fn total_frames(&self) -> usize;
+    fn heap(&self) -> HeapUsage;
     fn getpid(&self) -> Pid;
     fn spawn(&self, name: &str, task: BoxFuture<i32>) -> Pid;
     fn fork(&self, child: BoxFuture<i32>) -> Result<Pid, ForkError>;
     fn fork_copy(&self, child: BoxFuture<i32>) -> Result<Pid, ForkError>;
-    fn map(&self, len: usize, prot: Prot, at: Placement, guard: bool) -> Result<usize, VmError>;
+    fn map(&self, len: usize, kind: MapKind, at: Placement) -> Result<usize, VmError>;
     fn munmap(&self, addr: usize, len: usize) -> Result<(), VmError>;
     fn mprotect(&self, addr: usize, len: usize, prot: Prot) -> Result<(), VmError>;
+    fn user_read(&self, addr: usize, width: user::Width) -> Result<u64, Killed>;
+    fn user_write(&self, addr: usize, width: user::Width, value: u64) -> Result<(), Killed>;
+    fn user_call(&self, addr: usize) -> BoxFuture<Result<u64, Killed>>;
     fn wait(&self, pid: Pid) -> BoxFuture<Result<ExitStatus, WaitError>>;
+    fn set_foreground(&self, pid: Option<Pid>);
     fn sleep(&self, ms: u64) -> BoxFuture<()>;
     fn uptime_ms(&self) -> u64;
-    fn timestamp(&self) -> u64;
     fn read_byte(&self) -> BoxFuture<u8>;
     fn print(&self, text: &str);
     fn tasks(&self) -> Vec<TaskInfo>;
     fn regions(&self) -> Vec<RegionView>;
     fn present_pages(&self) -> Vec<usize>;
     fn print_cells(&self, cells: &str);
-    fn zero_page_ticks(&self) -> u64;
-    fn heap_used(&self) -> usize;
-    fn last_teardown_ticks(&self) -> u64;
     fn clear_screen(&self);
     fn poweroff(&self, success: bool) -> !;
 }
@@ -119,11 +136,12 @@ pub trait Kernel: Sync {
 static KERNEL: spin::Once<&'static dyn Kernel> = spin::Once::new();
 
 /// Installs the kernel's implementation. Called once at boot, before any app runs.
-pub fn install(kernel: &'static dyn Kernel) {
+pub fn install(kernel: &'static dyn Kernel, diagnostics: &'static dyn diag::Diagnostics) {
     KERNEL.call_once(|| kernel);
+    diag::install(diagnostics);
 }
 
-fn kernel() -> &'static dyn Kernel {
+pub(crate) fn kernel() -> &'static dyn Kernel {
     *KERNEL
         .get()
         .expect("lazuli-api used before the kernel installed itself")
@@ -190,12 +208,12 @@ pub fn fork_copy(child: impl Future<Output = i32> + 'static) -> Result<Pid, Fork
 /// Reserves a new region of `len` bytes (rounded up to pages) with `prot`, placed
 /// by `at`; returns its start. Any number of regions per task; no frame is taken.
 pub fn map(len: usize, prot: Prot, at: Placement) -> Result<usize, VmError> {
-    kernel().map(len, prot, at, false)
+    kernel().map(len, MapKind::Memory(prot), at)
 }
 
 /// Reserves a guard region: pages that kill on any access.
 pub fn map_guard(len: usize, at: Placement) -> Result<usize, VmError> {
-    kernel().map(len, Prot::NONE, at, true)
+    kernel().map(len, MapKind::Guard, at)
 }
 
 /// Unmaps every page of [addr, addr + len) (addr page-aligned, len rounded up).
@@ -206,6 +224,17 @@ pub fn munmap(addr: usize, len: usize) -> Result<(), VmError> {
 /// Changes the rights of [addr, addr + len); every page must be mapped.
 pub fn mprotect(addr: usize, len: usize, prot: Prot) -> Result<(), VmError> {
     kernel().mprotect(addr, len, prot)
+}
+
+/// Makes `pid` (a child of the caller) and the tasks it forks or spawns the
+/// foreground: Ctrl-C kills them (`interrupted`). `None` ends the foreground.
+pub fn set_foreground(pid: Option<Pid>) {
+    kernel().set_foreground(pid)
+}
+
+/// The kernel heap's use and size.
+pub fn heap() -> HeapUsage {
+    kernel().heap()
 }
 
 /// Waits for a child to end. Errors at once if `pid` is not the caller's child.
@@ -221,11 +250,6 @@ pub fn sleep(ms: u64) -> BoxFuture<()> {
 /// Milliseconds since boot.
 pub fn uptime_ms() -> u64 {
     kernel().uptime_ms()
-}
-
-/// A serialised TSC reading (`lfence; rdtsc`), for measuring in ticks.
-pub fn timestamp() -> u64 {
-    kernel().timestamp()
 }
 
 /// The next byte of console input (keyboard and serial share one stream).
@@ -263,23 +287,6 @@ pub fn present_pages() -> Vec<usize> {
 /// `x` guard); other characters print as text.
 pub fn print_cells(cells: &str) {
     kernel().print_cells(cells)
-}
-
-/// Ticks the kernel takes to zero one frame with the fault path's method (a frame
-/// is taken, zeroed, given back) — `bench zero_page`.
-pub fn zero_page_ticks() -> u64 {
-    kernel().zero_page_ticks()
-}
-
-/// Ticks the kernel spent freeing the address space of the task that ended last
-/// (frames, page tables, root) — `bench exit_free_N`.
-pub fn last_teardown_ticks() -> u64 {
-    kernel().last_teardown_ticks()
-}
-
-/// Bytes of kernel heap in use (apps and kernel share it): for leak checks.
-pub fn heap_used() -> usize {
-    kernel().heap_used()
 }
 
 /// Clears the screen (framebuffer, and the serial terminal with an ANSI sequence).

@@ -1,48 +1,68 @@
-//! Touching your own user memory by address — the `*p = v` of an xv6 user program.
+//! Touching your own user memory by address — the `*p = v` of an xv6 user program —
+//! and running code you wrote there, in user mode.
 //!
-//! These are safe to call: the address is not a Rust reference, and whatever it is,
-//! the kernel answers the access — by mapping the page on first touch, or by killing
-//! this task (and only it) with a one-line report. They are volatile so the compiler
-//! neither drops nor merges the touches that demand paging is about.
-#![allow(unsafe_code)]
+//! Every access goes through the kernel. It first applies the address rule (an
+//! address at or above `USER_END` is refused before anything is touched), then makes
+//! the access on the task's behalf: the first touch of a page maps it, and an access
+//! the task has no right to kills this task (and only it) with a one-line report.
+//!
+//! The accessors are `async` because a killed access never completes: the task's
+//! future stops at that `.await` and the kernel drops it there, so its destructors
+//! run, its locks are released and every heap object it owned is freed.
+use crate::{Killed, kernel};
+
+/// How many bytes one access moves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Width {
+    Byte,
+    /// 8 bytes, little-endian (the address should be 8-aligned).
+    Word,
+}
+
+impl Width {
+    /// Bytes moved.
+    pub const fn bytes(self) -> usize {
+        match self {
+            Width::Byte => 1,
+            Width::Word => 8,
+        }
+    }
+}
 
 /// Loads the byte at `addr`.
-pub fn load(addr: usize) -> u8 {
-    // SAFETY: a bad address faults and the kernel kills the task; no Rust object
-    // lives in the user part, so no reference is aliased.
-    unsafe { core::ptr::read_volatile(addr as *const u8) }
+pub async fn load(addr: usize) -> u8 {
+    // A byte access returns a byte: the kernel zero-extends it.
+    finish(kernel().user_read(addr, Width::Byte)).await as u8
 }
 
 /// Stores `value` at `addr`.
-pub fn store(addr: usize, value: u8) {
-    // SAFETY: as for `load`.
-    unsafe { core::ptr::write_volatile(addr as *mut u8, value) }
+pub async fn store(addr: usize, value: u8) {
+    finish(kernel().user_write(addr, Width::Byte, u64::from(value))).await
 }
 
-/// Loads the 8-byte word at `addr` (which should be 8-aligned).
-pub fn load_u64(addr: usize) -> u64 {
-    // SAFETY: as for `load`.
-    unsafe { core::ptr::read_volatile(addr as *const u64) }
+/// Loads the 8-byte word at `addr`.
+pub async fn load_u64(addr: usize) -> u64 {
+    finish(kernel().user_read(addr, Width::Word)).await
 }
 
-/// Stores the 8-byte word `value` at `addr` (which should be 8-aligned).
-pub fn store_u64(addr: usize, value: u64) {
-    // SAFETY: as for `load`.
-    unsafe { core::ptr::write_volatile(addr as *mut u64, value) }
+/// Stores the 8-byte word `value` at `addr`.
+pub async fn store_u64(addr: usize, value: u64) {
+    finish(kernel().user_write(addr, Width::Word, value)).await
 }
 
-/// Calls the code at `addr` as a function taking and returning nothing (an exec
-/// test: a page without exec rights kills the task with `(exec, no-exec)`).
-pub fn call(addr: usize) {
-    // SAFETY: the kernel answers a fetch from a page it did not map executable by
-    // killing the task; code the app wrote itself runs with the app's own rights.
-    let f: extern "C" fn() = unsafe { core::mem::transmute(addr) };
-    f()
+/// Calls the code at `addr` as a function, in user mode (ring 3), on the task's
+/// user stack; returns what it left in `rax` when it returned. What the code does
+/// wrong kills this task: a fault, `ud2`, `cli`, a divide by zero. A loop that never
+/// ends is preempted by the timer and can be ended with Ctrl-C.
+pub async fn call(addr: usize) -> u64 {
+    let outcome = kernel().user_call(addr).await;
+    finish(outcome).await
 }
 
-/// Executes a breakpoint (`int3`): an exception round trip whose handler does no
-/// work — the floor under every fault (`bench null_fault`).
-pub fn breakpoint() {
-    // SAFETY: lazuli's breakpoint handler only counts and returns.
-    unsafe { core::arch::asm!("int3", options(nomem, nostack)) }
+/// The value, or — the kernel is killing this task — never.
+async fn finish<T>(outcome: Result<T, Killed>) -> T {
+    match outcome {
+        Ok(value) => value,
+        Err(Killed) => core::future::pending().await,
+    }
 }

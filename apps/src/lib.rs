@@ -59,6 +59,11 @@ pub static APPS: &[App] = &[
         main: |_| Box::pin(sys::free()),
     },
     App {
+        name: "heap",
+        help: "kernel heap in use and its size",
+        main: |_| Box::pin(sys::heap()),
+    },
+    App {
         name: "ps",
         help: "live tasks with their numvp and numpp",
         main: |_| Box::pin(sys::ps()),

@@ -3,12 +3,12 @@
 //! `PASS name` or `FAIL name: why`, and the last line is `mmaptest: N passed, M failed`.
 use alloc::{boxed::Box, format, string::String};
 use lazuli_api::{
-    BoxFuture, ExitStatus, fork, free_frames, getptsize, mmap, numpp, numvp, println, sbrk, spawn,
-    user, wait,
+    Access, BoxFuture, ExitStatus, FaultReport, KillReason, Why, fork, free_frames, getptsize,
+    mmap, numpp, numvp, println, sbrk, spawn, user, wait,
 };
 use spin::Mutex;
 
-const PAGE: usize = 4096;
+const PAGE: usize = lazuli_api::PAGE_SIZE;
 type Outcome = Result<(), String>;
 
 /// Fails the case with a message unless `left == right`.
@@ -162,19 +162,19 @@ async fn ptsize_after_mmap() -> Outcome {
 async fn first_touch() -> Outcome {
     let a = mmap(8192);
     let pp = numpp();
-    user::store(a, 1);
+    user::store(a, 1).await;
     check_eq!(numpp(), pp + 1, "numpp after touching page 1");
-    user::store(a + PAGE, 1);
+    user::store(a + PAGE, 1).await;
     check_eq!(numpp(), pp + 2, "numpp after touching page 2");
     Ok(())
 }
 
 async fn read_back() -> Outcome {
     let a = mmap(8192);
-    user::store(a, 42);
-    user::store(a + PAGE + 5, 43);
+    user::store(a, 42).await;
+    user::store(a + PAGE + 5, 43).await;
     check_eq!(
-        (user::load(a), user::load(a + PAGE + 5)),
+        (user::load(a).await, user::load(a + PAGE + 5).await),
         (42, 43),
         "values"
     );
@@ -183,9 +183,9 @@ async fn read_back() -> Outcome {
 
 async fn retouch() -> Outcome {
     let a = mmap(8192);
-    user::store(a, 1);
+    user::store(a, 1).await;
     let counts = (numvp(), numpp(), getptsize());
-    user::store(a + 8, 2);
+    user::store(a + 8, 2).await;
     check_eq!(
         (numvp(), numpp(), getptsize()),
         counts,
@@ -198,7 +198,7 @@ async fn sparse() -> Outcome {
     let a = mmap(1 << 30);
     let pp = numpp();
     for off in [0, 400 << 20, (1 << 30) - 1] {
-        user::store(a + off, 7);
+        user::store(a + off, 7).await;
     }
     check_eq!(numpp(), pp + 3, "numpp after 3 touches");
     check_eq!(numvp(), 9 + (1 << 30) / PAGE, "numvp");
@@ -214,49 +214,57 @@ async fn child_status(
 
 async fn fork_inherits() -> Outcome {
     let a = mmap(2 * PAGE as isize);
-    user::store(a, b'p');
-    let status = child_status(async move { i32::from(user::load(a) != b'p') }).await?;
+    user::store(a, b'p').await;
+    let status = child_status(async move { i32::from(user::load(a).await != b'p') }).await?;
     check_eq!(status, ExitStatus::Exited(0), "child read 'p'");
     Ok(())
 }
 
 async fn fork_copies() -> Outcome {
     let a = mmap(2 * PAGE as isize);
-    user::store(a, b'p');
+    user::store(a, b'p').await;
     let status = child_status(async move {
-        user::store(a, b'c');
-        i32::from(user::load(a) != b'c')
+        user::store(a, b'c').await;
+        i32::from(user::load(a).await != b'c')
     })
     .await?;
     check_eq!(status, ExitStatus::Exited(0), "child wrote 'c'");
-    check_eq!(user::load(a), b'p', "parent's byte");
+    check_eq!(user::load(a).await, b'p', "parent's byte");
     Ok(())
 }
 
 async fn fork_lazy() -> Outcome {
     let a = mmap(2 * PAGE as isize);
-    user::store(a, 1);
+    user::store(a, 1).await;
     let pp = numpp();
     let status = child_status(async move {
         let before = numpp();
-        user::store(a + PAGE, 9);
+        user::store(a + PAGE, 9).await;
         i32::from(numpp() != before + 1)
     })
     .await?;
     check_eq!(status, ExitStatus::Exited(0), "child faulted page 2 in");
     check_eq!(numpp(), pp, "parent's numpp");
-    check_eq!(user::load(a + PAGE), 0, "parent's page 2");
+    check_eq!(user::load(a + PAGE).await, 0, "parent's page 2");
     Ok(())
 }
 
 async fn child_killed() -> Outcome {
     let a = mmap(PAGE as isize);
     let status = child_status(async move {
-        user::store(a + PAGE, 1);
+        user::store(a + PAGE, 1).await;
         0
     })
     .await?;
-    let want = format!("page fault at {:#x} (write, not mapped)", a + PAGE);
-    check_eq!(status, ExitStatus::Killed(want), "child's end");
+    let want = FaultReport {
+        addr: (a + PAGE) as u64,
+        access: Access::Write,
+        why: Why::NotMapped,
+    };
+    check_eq!(
+        status,
+        ExitStatus::Killed(KillReason::PageFault(want)),
+        "child's end"
+    );
     Ok(())
 }

@@ -5,9 +5,12 @@
 //! round. Ends by proving a fresh task still maps and touches memory.
 //! Meant for a small machine: `cargo run -- --memory 64 --exec pressure`.
 use alloc::{format, string::String, vec::Vec};
-use lazuli_api::{ExitStatus, Pid, fork, free_frames, mmap, println, spawn, user, wait, yield_now};
+use lazuli_api::{
+    ExitStatus, KillReason, Pid, Why, fork, free_frames, mmap, println, spawn, user, wait,
+    yield_now,
+};
 
-const PAGE: usize = 4096;
+const PAGE: usize = lazuli_api::PAGE_SIZE;
 const HOGS: usize = 3;
 const STORM: usize = 8;
 
@@ -45,7 +48,11 @@ fn fail(round: usize, why: &str) -> i32 {
 
 /// Whether a task's end is an out-of-memory kill (at a fault, or at its creation).
 fn out_of_memory(status: &Result<ExitStatus, lazuli_api::WaitError>) -> bool {
-    matches!(status, Ok(ExitStatus::Killed(r)) if r.ends_with("out of memory)") || r == "out of memory")
+    match status {
+        Ok(ExitStatus::Killed(KillReason::OutOfMemory)) => true,
+        Ok(ExitStatus::Killed(KillReason::PageFault(report))) => report.why == Why::OutOfMemory,
+        _ => false,
+    }
 }
 
 /// Three tasks touch a 1 GiB region each, page by page, until they are killed.
@@ -55,7 +62,7 @@ async fn hogs() -> Result<usize, String> {
             spawn("hog", async {
                 let a = mmap(1 << 30);
                 for i in 0..(1usize << 18) {
-                    user::store(a + i * PAGE, 1);
+                    user::store(a + i * PAGE, 1).await;
                     if i % 64 == 0 {
                         yield_now().await; // let the hogs race for the last frames
                     }
@@ -84,13 +91,13 @@ async fn storm() -> Result<usize, String> {
     let pid = spawn("storm", async move {
         let a = mmap((pages * PAGE) as isize);
         for i in 0..pages {
-            user::store(a + i * PAGE, (i % 251) as u8);
+            user::store(a + i * PAGE, (i % 251) as u8).await;
         }
         let mut children = Vec::new();
         for _ in 0..STORM {
             match fork(async move {
                 for i in 0..pages {
-                    user::store(a + i * PAGE, 0xee);
+                    user::store(a + i * PAGE, 0xee).await;
                     if i % 64 == 0 {
                         yield_now().await; // all children copy at once
                     }
@@ -109,7 +116,10 @@ async fn storm() -> Result<usize, String> {
                 _ => return -1,
             }
         }
-        let intact = (0..pages).all(|i| user::load(a + i * PAGE) == (i % 251) as u8);
+        let mut intact = true;
+        for i in 0..pages {
+            intact &= user::load(a + i * PAGE).await == (i % 251) as u8;
+        }
         if intact { killed } else { -2 }
     });
     match wait(pid).await {
@@ -126,8 +136,14 @@ async fn storm() -> Result<usize, String> {
 async fn still_usable() -> Result<(), String> {
     let pid = spawn("after", async {
         let a = mmap(16 * PAGE as isize);
-        (0..16).for_each(|i| user::store(a + i * PAGE, i as u8 + 1));
-        i32::from(!(0..16).all(|i| user::load(a + i * PAGE) == i as u8 + 1))
+        for i in 0..16 {
+            user::store(a + i * PAGE, i as u8 + 1).await;
+        }
+        let mut intact = true;
+        for i in 0..16 {
+            intact &= user::load(a + i * PAGE).await == i as u8 + 1;
+        }
+        i32::from(!intact)
     });
     match wait(pid).await {
         Ok(ExitStatus::Exited(0)) => Ok(()),

@@ -3,20 +3,44 @@
 //!
 //! Built-ins: `help`, `clear`, `poweroff` (exits with the last command's status, like `exit`
 //! defaulting to `$?`). Everything else is looked up in [`crate::APPS`].
+//!
+//! A command runs in the foreground: Ctrl-C ends it (and what it started), the kernel
+//! prints the kill, and the shell prompts again. Ctrl-C while a line is being typed
+//! drops the line. Lines are at most [`MAX_LINE`] bytes; a longer one is refused whole.
 use crate::{APPS, find};
 use alloc::string::{String, ToString};
-use lazuli_api::{ExitStatus, print, println};
+use lazuli_api::{ExitStatus, KillReason, print, println};
 
 const PROMPT: &str = "$ ";
 
+/// The longest line the shell takes, in bytes (without its newline).
+pub const MAX_LINE: usize = 16_384;
+
 /// Status of an unknown command, as in POSIX shells.
 pub const NOT_FOUND: i32 = 127;
+
+/// Status of a command ended by Ctrl-C (128 + SIGINT, as in POSIX shells).
+pub const INTERRUPTED: i32 = 130;
+
+/// Ctrl-C, as the console input delivers it.
+const CTRL_C: u8 = 0x03;
 
 pub async fn main() -> i32 {
     let mut status = 0;
     loop {
         print!("{PROMPT}");
-        let line = read_line().await;
+        let line = match read_line().await {
+            Line::Text(line) => line,
+            Line::TooLong => {
+                println!("shell: line too long ({MAX_LINE} bytes at most)");
+                status = 1;
+                continue;
+            }
+            Line::Cancelled => {
+                status = INTERRUPTED;
+                continue;
+            }
+        };
         let line = line.trim();
         if line.is_empty() {
             continue;
@@ -25,23 +49,45 @@ pub async fn main() -> i32 {
     }
 }
 
+/// What the user typed.
+enum Line {
+    Text(String),
+    /// More than [`MAX_LINE`] bytes: the whole line is dropped.
+    TooLong,
+    /// Ctrl-C before the newline.
+    Cancelled,
+}
+
 /// Reads one line, echoing it and handling backspace.
-async fn read_line() -> String {
+async fn read_line() -> Line {
     let mut line = String::new();
+    let mut too_long = false;
     loop {
         match lazuli_api::read_byte().await {
             b'\n' => {
                 print!("\n");
-                return line;
+                return if too_long {
+                    Line::TooLong
+                } else {
+                    Line::Text(line)
+                };
+            }
+            CTRL_C => {
+                print!("^C\n");
+                return Line::Cancelled;
             }
             0x08 => {
-                if line.pop().is_some() {
+                if !too_long && line.pop().is_some() {
                     print!("\x08 \x08");
                 }
             }
             b if (0x20..0x7f).contains(&b) || b == b'\t' => {
-                line.push(b as char);
-                print!("{}", b as char);
+                if line.len() < MAX_LINE {
+                    line.push(b as char);
+                    print!("{}", b as char);
+                } else {
+                    too_long = true; // keep reading to the newline, echoing nothing
+                }
             }
             _ => {}
         }
@@ -72,11 +118,18 @@ async fn run(line: &str, last: i32) -> i32 {
         _ => match find(name) {
             Some(app) => {
                 let pid = lazuli_api::spawn(app.name, (app.main)(args.trim().to_string()));
-                match lazuli_api::wait(pid).await {
+                lazuli_api::set_foreground(Some(pid));
+                let status = lazuli_api::wait(pid).await;
+                lazuli_api::set_foreground(None);
+                match status {
                     Ok(ExitStatus::Exited(code)) => code,
                     Ok(ExitStatus::Killed(reason)) => {
                         println!("{name}: killed: {reason}");
-                        1
+                        if reason == KillReason::Interrupted {
+                            INTERRUPTED
+                        } else {
+                            1
+                        }
                     }
                     Err(e) => {
                         println!("{name}: wait failed: {e:?}");

@@ -37,3 +37,10 @@ pub async fn ps() -> i32 {
     }
     0
 }
+
+/// `heap`: the kernel heap (CONTRACTS.md section 7).
+pub async fn heap() -> i32 {
+    let heap = lazuli_api::heap();
+    println!("heap: {} of {} bytes used", heap.used, heap.total);
+    0
+}

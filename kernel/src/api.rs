@@ -1,11 +1,11 @@
-//! The kernel's side of the app API: `lazuli_api::Kernel`, implemented by forwarding
-//! to the subsystems. Apps reach the kernel only through this.
+//! The kernel's side of the app API: `lazuli_api::Kernel` (and its diagnostics),
+//! implemented by forwarding to the subsystems. Apps reach the kernel only through this.
 use crate::task::sched::ForkKind;
-use crate::{arch, console, input, mem::frame, task, time, vm};
-use alloc::boxed::Box;
+use crate::{arch, console, input, mem, mem::frame, task, time, user, vm};
+use alloc::{boxed::Box, vec::Vec};
 use lazuli_api::{
-    BoxFuture, ExitStatus, ForkError, Kernel, Pid, Placement, Prot, RegionView, TaskInfo, VmError,
-    WaitError,
+    BoxFuture, ExitStatus, ForkError, HeapUsage, Kernel, Killed, MapKind, Pid, Placement, Prot,
+    RegionView, TaskInfo, VmError, WaitError, diag::Diagnostics, user::Width,
 };
 
 struct Api;
@@ -32,6 +32,12 @@ impl Kernel for Api {
     fn total_frames(&self) -> usize {
         frame::total_frames()
     }
+    fn heap(&self) -> HeapUsage {
+        HeapUsage {
+            used: mem::heap::used(),
+            total: mem::heap::HEAP_SIZE as usize,
+        }
+    }
     fn getpid(&self) -> Pid {
         task::current().unwrap_or(Pid(0))
     }
@@ -44,8 +50,8 @@ impl Kernel for Api {
     fn fork_copy(&self, child: BoxFuture<i32>) -> Result<Pid, ForkError> {
         task::sched::fork(ForkKind::Copy, child)
     }
-    fn map(&self, len: usize, prot: Prot, at: Placement, guard: bool) -> Result<usize, VmError> {
-        vm::calls::map(len, prot, at, guard)
+    fn map(&self, len: usize, kind: MapKind, at: Placement) -> Result<usize, VmError> {
+        vm::calls::map(len, kind, at)
     }
     fn munmap(&self, addr: usize, len: usize) -> Result<(), VmError> {
         vm::calls::munmap(addr, len)
@@ -53,8 +59,20 @@ impl Kernel for Api {
     fn mprotect(&self, addr: usize, len: usize, prot: Prot) -> Result<(), VmError> {
         vm::calls::mprotect(addr, len, prot)
     }
+    fn user_read(&self, addr: usize, width: Width) -> Result<u64, Killed> {
+        user::read(addr, width)
+    }
+    fn user_write(&self, addr: usize, width: Width, value: u64) -> Result<(), Killed> {
+        user::write(addr, width, value)
+    }
+    fn user_call(&self, addr: usize) -> BoxFuture<Result<u64, Killed>> {
+        user::call(addr)
+    }
     fn wait(&self, pid: Pid) -> BoxFuture<Result<ExitStatus, WaitError>> {
         task::sched::wait(task::current(), pid)
+    }
+    fn set_foreground(&self, pid: Option<Pid>) {
+        task::sched::set_foreground(pid)
     }
     fn sleep(&self, ms: u64) -> BoxFuture<()> {
         Box::pin(time::sleep(ms))
@@ -62,35 +80,23 @@ impl Kernel for Api {
     fn uptime_ms(&self) -> u64 {
         time::uptime_ms()
     }
-    fn timestamp(&self) -> u64 {
-        arch::cpu::rdtsc()
-    }
     fn read_byte(&self) -> BoxFuture<u8> {
         Box::pin(input::read_byte())
     }
     fn print(&self, text: &str) {
         console::write_str(text);
     }
-    fn tasks(&self) -> alloc::vec::Vec<TaskInfo> {
+    fn tasks(&self) -> Vec<TaskInfo> {
         task::sched::tasks()
     }
-    fn regions(&self) -> alloc::vec::Vec<RegionView> {
+    fn regions(&self) -> Vec<RegionView> {
         vm::calls::regions()
     }
-    fn present_pages(&self) -> alloc::vec::Vec<usize> {
+    fn present_pages(&self) -> Vec<usize> {
         vm::calls::present_pages()
     }
     fn print_cells(&self, cells: &str) {
         console::write_cells(cells);
-    }
-    fn zero_page_ticks(&self) -> u64 {
-        frame::zero_ticks()
-    }
-    fn heap_used(&self) -> usize {
-        crate::mem::heap::used()
-    }
-    fn last_teardown_ticks(&self) -> u64 {
-        task::executor::last_teardown_ticks()
     }
     fn clear_screen(&self) {
         console::clear();
@@ -100,9 +106,24 @@ impl Kernel for Api {
     }
 }
 
+impl Diagnostics for Api {
+    fn timestamp(&self) -> u64 {
+        arch::cpu::rdtsc()
+    }
+    fn zero_page_ticks(&self) -> u64 {
+        frame::zero_ticks()
+    }
+    fn last_teardown_ticks(&self) -> u64 {
+        task::executor::last_teardown_ticks()
+    }
+    fn breakpoint(&self) {
+        x86_64::instructions::interrupts::int3();
+    }
+}
+
 static API: Api = Api;
 
 /// Makes the kernel available to apps.
 pub fn install() {
-    lazuli_api::install(&API);
+    lazuli_api::install(&API, &API);
 }

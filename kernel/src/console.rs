@@ -4,14 +4,14 @@ use core::fmt::{self, Write};
 
 /// Writes text to both consoles.
 pub fn write_str(s: &str) {
-    crate::serial::write_str(s);
+    crate::arch::uart::write_str(s);
     crate::framebuffer::write_str(s);
 }
 
 /// Writes page cells: the characters on serial, coloured squares on the framebuffer.
 pub fn write_cells(cells: &str) {
     use crate::framebuffer::CellKind;
-    crate::serial::write_str(cells);
+    crate::arch::uart::write_str(cells);
     let mut buf = [0u8; 4];
     for c in cells.chars() {
         match c {
@@ -25,7 +25,7 @@ pub fn write_cells(cells: &str) {
 
 /// Clears both consoles (ANSI "clear screen, cursor home" on serial).
 pub fn clear() {
-    crate::serial::write_str("\x1b[2J\x1b[H");
+    crate::arch::uart::write_str("\x1b[2J\x1b[H");
     crate::framebuffer::clear();
 }
 

@@ -1,22 +1,28 @@
 //! lazuli's kernel library: everything the kernel binaries (`lazuli`, `ktest`) share.
 //!
 //! Boot order ([`init`]): serial and framebuffer consoles, GDT/IDT, memory (frames,
-//! page tables, heap, NX), interrupt controllers and timer, then the app API.
+//! page tables, heap, NX, the user-mode trampoline), interrupt controllers and timer,
+//! then the app API.
 #![no_std]
 #![feature(abi_x86_interrupt)]
+// Unsafe code has two addresses: `arch` (the hardware) and `mem` (frames, page
+// tables, the heap). Everything else is safe Rust over their safe functions.
+#![deny(unsafe_code)]
 
 extern crate alloc;
 
 pub mod api;
+#[allow(unsafe_code)]
 pub mod arch;
 pub mod console;
 pub mod framebuffer;
 pub mod input;
 pub mod keyboard;
+#[allow(unsafe_code)]
 pub mod mem;
-pub mod serial;
 pub mod task;
 pub mod time;
+pub mod user;
 pub mod vm;
 
 use bootloader_api::{BootInfo, BootloaderConfig, config::Mapping};
@@ -34,7 +40,7 @@ pub const BOOTLOADER_CONFIG: BootloaderConfig = {
 
 /// Brings the machine up. Afterwards interrupts are on and apps may use the API.
 pub fn init(boot: &'static mut BootInfo) {
-    serial::init();
+    arch::uart::init();
     if let Some(fb) = boot.framebuffer.as_mut() {
         framebuffer::init(fb);
     }
@@ -50,8 +56,9 @@ pub fn init(boot: &'static mut BootInfo) {
     mem::heap::init();
     mem::frame::init_refs();
     arch::cpu::enable_nx();
+    arch::usermode::init();
     arch::pic::init();
-    serial::drain_received();
+    arch::uart::drain_received();
     x86_64::instructions::interrupts::enable();
     console::init_log();
     api::install();
@@ -73,7 +80,7 @@ fn panic(info: &core::panic::PanicInfo) -> ! {
         None => write!(line, "KERNEL PANIC: {}", info.message()),
     };
     let _ = line.write_str("\n");
-    serial::write_str_panicking(line.as_str());
+    arch::uart::write_str_panicking(line.as_str());
     framebuffer::write_panic(format_args!("{}", line.as_str()));
     arch::qemu::exit(false)
 }

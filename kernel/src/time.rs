@@ -1,12 +1,11 @@
 //! Time: the PIT tick count and a timer-driven `sleep`.
 //!
-//! The timer interrupt only counts. Sleepers wait in a deadline-ordered heap that task
+//! The timer interrupt only counts. Sleepers wait in a deadline-ordered map that task
 //! code and the executor touch (never the interrupt handler); the executor wakes the
 //! due ones between polls.
 use crate::arch::pic::TIMER_HZ;
-use alloc::collections::BinaryHeap;
+use alloc::collections::BTreeMap;
 use core::{
-    cmp::Reverse,
     future::Future,
     pin::Pin,
     sync::atomic::{AtomicU64, Ordering},
@@ -16,28 +15,14 @@ use spin::Mutex;
 
 static TICKS: AtomicU64 = AtomicU64::new(0);
 
-struct Sleeper {
-    deadline: u64,
-    waker: Waker,
-}
-impl PartialEq for Sleeper {
-    fn eq(&self, other: &Self) -> bool {
-        self.deadline == other.deadline
-    }
-}
-impl Eq for Sleeper {}
-impl PartialOrd for Sleeper {
-    fn partial_cmp(&self, other: &Self) -> Option<core::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for Sleeper {
-    fn cmp(&self, other: &Self) -> core::cmp::Ordering {
-        self.deadline.cmp(&other.deadline)
-    }
-}
+/// A sleeper's place in the queue: its deadline, then a number that keeps equal
+/// deadlines apart.
+type SleepKey = (u64, u64);
 
-static SLEEPERS: Mutex<BinaryHeap<Reverse<Sleeper>>> = Mutex::new(BinaryHeap::new());
+/// Sleepers by deadline. A `Sleep` that is dropped before its deadline (its task
+/// ended or was killed) removes its own entry.
+static SLEEPERS: Mutex<BTreeMap<SleepKey, Waker>> = Mutex::new(BTreeMap::new());
+static NEXT_SLEEPER: AtomicU64 = AtomicU64::new(0);
 
 /// Called by the timer interrupt.
 pub fn tick() {
@@ -58,30 +43,43 @@ pub fn uptime_ms() -> u64 {
 pub fn wake_due() {
     let now = ticks();
     let mut sleepers = SLEEPERS.lock();
-    while sleepers.peek().is_some_and(|s| s.0.deadline <= now) {
-        if let Some(Reverse(s)) = sleepers.pop() {
-            s.waker.wake();
+    while let Some(entry) = sleepers.first_entry() {
+        if entry.key().0 > now {
+            break;
         }
+        entry.remove().wake();
     }
 }
 
 /// Whether a sleeper is due (so the executor should not halt).
 pub fn any_due() -> bool {
     let now = ticks();
-    SLEEPERS.lock().peek().is_some_and(|s| s.0.deadline <= now)
+    SLEEPERS
+        .lock()
+        .first_key_value()
+        .is_some_and(|(key, _)| key.0 <= now)
 }
 
 /// Resolves once at least `ms` milliseconds have passed.
 pub fn sleep(ms: u64) -> Sleep {
     Sleep {
         deadline: ticks() + ms.saturating_mul(TIMER_HZ as u64).div_ceil(1000),
-        registered: false,
+        key: None,
     }
 }
 
 pub struct Sleep {
     deadline: u64,
-    registered: bool,
+    /// Its entry in `SLEEPERS`, once registered.
+    key: Option<SleepKey>,
+}
+
+impl Drop for Sleep {
+    fn drop(&mut self) {
+        if let Some(key) = self.key {
+            SLEEPERS.lock().remove(&key);
+        }
+    }
 }
 
 impl Future for Sleep {
@@ -90,14 +88,17 @@ impl Future for Sleep {
         if ticks() >= self.deadline {
             return Poll::Ready(());
         }
-        if !self.registered {
-            self.registered = true;
-            let sleeper = Sleeper {
-                deadline: self.deadline,
-                waker: cx.waker().clone(),
-            };
-            SLEEPERS.lock().push(Reverse(sleeper));
-        }
+        let key = match self.key {
+            Some(key) => key,
+            None => {
+                let key = (self.deadline, NEXT_SLEEPER.fetch_add(1, Ordering::Relaxed));
+                self.key = Some(key);
+                key
+            }
+        };
+        // (Re-)register: the entry may have been woken and removed early by a
+        // spurious poll, or the waker may have changed.
+        SLEEPERS.lock().insert(key, cx.waker().clone());
         Poll::Pending
     }
 }

@@ -15,7 +15,7 @@
 use core::fmt;
 
 use crate::addr::page_down;
-use crate::layout::is_user;
+use crate::layout::{USER_END, is_user};
 use crate::prot::Prot;
 use crate::region::{RegionKind, RegionSet};
 
@@ -41,8 +41,10 @@ impl fmt::Display for Access {
 /// Why a fault could not be satisfied.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Why {
-    /// The address is in no region (or not in the user part at all).
+    /// The address is in the user part but in no region (or below `USER_START`).
     NotMapped,
+    /// The address is at or above `USER_END`: the kernel half, or non-canonical.
+    NotUserMemory,
     /// A write to a region that is readable but not writable.
     ReadOnly,
     /// A region with no read right (and the access was not allowed).
@@ -56,10 +58,11 @@ pub enum Why {
 }
 
 impl fmt::Display for Why {
-    /// `not mapped`, `read-only`, `no-access`, `no-exec`, `guard page`, `out of memory`.
+    /// `not mapped`, `not user memory`, `read-only`, `no-access`, `no-exec`, `guard page`, `out of memory`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             Why::NotMapped => "not mapped",
+            Why::NotUserMemory => "not user memory",
             Why::ReadOnly => "read-only",
             Why::NoAccess => "no-access",
             Why::NoExec => "no-exec",
@@ -115,6 +118,9 @@ pub enum FaultAction {
 /// Pure: looks at `regions` only and changes nothing.
 pub fn resolve_fault(regions: &RegionSet, addr: u64, access: Access, present: bool) -> FaultAction {
     let kill = |why| FaultAction::Kill(FaultReport { addr, access, why });
+    if addr >= USER_END {
+        return kill(Why::NotUserMemory);
+    }
     let Some(region) = regions.find(addr).filter(|_| is_user(addr)) else {
         return kill(Why::NotMapped);
     };

@@ -58,7 +58,7 @@ pub use cow::{CowAction, FrameRefs, cow_action};
 pub use error::VmError;
 pub use fault::{Access, FaultAction, FaultReport, Why, decode_error_code, resolve_fault};
 pub use frames::UsableFrames;
-pub use map::{MapPlan, MapRequest, Placement, commit_map, plan_map};
+pub use map::{MapKind, MapPlan, MapRequest, Placement, commit_map, plan_map};
 pub use prot::Prot;
 pub use protect::plan_protect;
 pub use region::{Overlap, Region, RegionKind, RegionSet, fresh_task_regions};

@@ -58,9 +58,18 @@ pub enum Placement {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MapRequest {
     pub len: u64,
-    pub prot: Prot,
+    pub kind: MapKind,
     pub placement: Placement,
-    pub guard: bool,
+}
+
+/// What a new region holds: memory with some rights, or a guard that kills on
+/// any access.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MapKind {
+    /// Anonymous zero-filled memory with these rights.
+    Memory(Prot),
+    /// Guard pages: no access, ever; a touch is reported as `(guard page)`.
+    Guard,
 }
 
 /// What a `map` will do: the new region, and the pieces of existing regions
@@ -123,10 +132,9 @@ pub fn plan_map(regions: &RegionSet, req: &MapRequest) -> Result<MapPlan, VmErro
             (range.start, Vec::new())
         }
     };
-    let (kind, prot) = if req.guard {
-        (RegionKind::Guard, Prot::NONE)
-    } else {
-        (RegionKind::Anon, req.prot.effective())
+    let (kind, prot) = match req.kind {
+        MapKind::Guard => (RegionKind::Guard, Prot::NONE),
+        MapKind::Memory(prot) => (RegionKind::Anon, prot.effective()),
     };
     let region = Region {
         start,

@@ -102,17 +102,21 @@ impl BitOrAssign for Prot {
 }
 
 impl fmt::Display for Prot {
-    /// The set letters in `rwx` order (`rw`, `rx`, `r`, `rwx`), or `none`.
+    /// The set letters in `rwx` order (`rw`, `rx`, `r`, `rwx`), or `none`; honours
+    /// width and alignment (`{:<5}`).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if *self == Prot::NONE {
-            return f.write_str("none");
+            return f.pad("none");
         }
-        for (bit, letter) in [(Prot::READ, "r"), (Prot::WRITE, "w"), (Prot::EXEC, "x")] {
+        let mut letters = [0u8; 3];
+        let mut len = 0;
+        for (bit, letter) in [(Prot::READ, b'r'), (Prot::WRITE, b'w'), (Prot::EXEC, b'x')] {
             if self.contains(bit) {
-                f.write_str(letter)?;
+                letters[len] = letter;
+                len += 1;
             }
         }
-        Ok(())
+        f.pad(core::str::from_utf8(&letters[..len]).unwrap_or("?"))
     }
 }
 

@@ -37,9 +37,9 @@ pub enum RegionKind {
 }
 
 impl fmt::Display for RegionKind {
-    /// Lowercase name: `stack`, `guard`, `heap`, `mmap`, `anon`.
+    /// Lowercase name: `stack`, `guard`, `heap`, `mmap`, `anon`; honours width.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+        f.pad(match self {
             RegionKind::Stack => "stack",
             RegionKind::Guard => "guard",
             RegionKind::Heap => "heap",

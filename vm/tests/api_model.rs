@@ -14,8 +14,8 @@ use std::collections::BTreeMap;
 use lazuli_vm::layout::{GUARD_BOTTOM, STACK_TOP, USER_END, USER_START};
 use lazuli_vm::request::USER_SIZE;
 use lazuli_vm::{
-    MapRequest, PAGE_SIZE, Placement, Prot, Region, RegionKind, RegionSet, VmError, commit_map,
-    fresh_task_regions, plan_map, plan_protect, plan_unmap,
+    MapKind, MapRequest, PAGE_SIZE, Placement, Prot, Region, RegionKind, RegionSet, VmError,
+    commit_map, fresh_task_regions, plan_map, plan_protect, plan_unmap,
 };
 use proptest::prelude::*;
 
@@ -92,9 +92,12 @@ fn op() -> impl Strategy<Value = Op> {
     let request = (len(), prot(), placement(), prop::bool::weighted(0.15)).prop_map(
         |(len, prot, placement, guard)| MapRequest {
             len,
-            prot,
+            kind: if guard {
+                MapKind::Guard
+            } else {
+                MapKind::Memory(prot)
+            },
             placement,
-            guard,
         },
     );
     prop_oneof![
@@ -195,10 +198,9 @@ fn model_map(model: &Model, req: &MapRequest) -> Result<(Region, Vec<Region>), V
             (first, n, vec![])
         }
     };
-    let (kind, prot) = if req.guard {
-        (RegionKind::Guard, Prot::NONE)
-    } else {
-        (RegionKind::Anon, req.prot.effective())
+    let (kind, prot) = match req.kind {
+        MapKind::Guard => (RegionKind::Guard, Prot::NONE),
+        MapKind::Memory(prot) => (RegionKind::Anon, prot.effective()),
     };
     let region = Region {
         start: first * P,

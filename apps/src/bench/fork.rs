@@ -2,10 +2,8 @@
 //! a sparse 1 GiB region, the copy-on-write fault, and tearing an address space down.
 use super::{PAGE, Plan, Samples, report};
 use alloc::{format, vec::Vec};
-use lazuli_api::{
-    ExitStatus, Pid, Placement, Prot, fork, fork_copy, last_teardown_ticks, map, spawn, timestamp,
-    user, wait,
-};
+use lazuli_api::diag::{last_teardown_ticks, timestamp};
+use lazuli_api::{ExitStatus, Pid, Placement, Prot, fork, fork_copy, map, spawn, user, wait};
 use spin::Mutex;
 
 static GATHERED: Mutex<Option<Samples>> = Mutex::new(None);
@@ -62,7 +60,7 @@ async fn fork_figure(
     };
     let stride = len / touched;
     for i in 0..touched {
-        user::store(base + i * stride, 1);
+        user::store(base + i * stride, 1).await;
     }
     let mut ticks = Vec::with_capacity(n);
     for _ in 0..n {
@@ -86,11 +84,12 @@ async fn cow_fault(pages: usize) -> i32 {
         return 1;
     };
     for i in 0..pages {
-        user::store(base + i * PAGE, 1);
+        user::store(base + i * PAGE, 1).await;
     }
     let child = fork(async move {
         // The parent is blocked in wait: every frame here has two owners.
-        *GATHERED.lock() = Some(super::sample(pages, |i| user::store(base + i * PAGE, 2)));
+        let touches = super::sample(pages, async |i| user::store(base + i * PAGE, 2).await).await;
+        *GATHERED.lock() = Some(touches);
         0
     });
     let Ok(pid) = child else { return 1 };
@@ -112,7 +111,7 @@ async fn touch_and_exit(pages: usize) -> i32 {
         return 1;
     };
     for i in 0..pages {
-        user::store(base + i * PAGE, 1);
+        user::store(base + i * PAGE, 1).await;
     }
     0
 }

@@ -11,9 +11,9 @@ mod fork;
 mod paging;
 
 use alloc::{string::String, vec::Vec};
-use lazuli_api::{println, timestamp, uptime_ms};
+use lazuli_api::{diag::timestamp, println, uptime_ms};
 
-pub const PAGE: usize = 4096;
+pub const PAGE: usize = lazuli_api::PAGE_SIZE;
 
 /// How many samples each figure takes.
 #[derive(Clone, Copy)]
@@ -32,7 +32,7 @@ pub async fn main(args: String) -> i32 {
     let plan = Plan {
         short: args.trim() == "short",
     };
-    calibrate();
+    calibrate().await;
     let steps = [paging::run(plan).await, fork::run(plan).await];
     if steps.iter().all(|&ok| ok) {
         0
@@ -43,8 +43,8 @@ pub async fn main(args: String) -> i32 {
 }
 
 /// Timer overhead and the TSC rate (against the 1 kHz PIT).
-fn calibrate() {
-    let overhead = sample(1024, |_| {});
+async fn calibrate() {
+    let overhead = sample(1024, async |_| {}).await;
     let (t0, ms0) = (timestamp(), uptime_ms());
     while uptime_ms() < ms0 + 50 {}
     let mhz = (timestamp() - t0) / (uptime_ms() - ms0) / 1000;
@@ -57,11 +57,11 @@ fn calibrate() {
 }
 
 /// Times `op(i)` for i in 0..n, one sample each.
-pub fn sample(n: usize, mut op: impl FnMut(usize)) -> Samples {
+pub async fn sample(n: usize, mut op: impl AsyncFnMut(usize)) -> Samples {
     let mut ticks = Vec::with_capacity(n);
     for i in 0..n {
         let t0 = timestamp();
-        op(i);
+        op(i).await;
         ticks.push(timestamp() - t0);
     }
     Samples::from(ticks)

@@ -2,9 +2,8 @@
 //! `mmap` call, and `munmap`.
 use super::{PAGE, Plan, Samples, report, sample};
 use alloc::vec::Vec;
-use lazuli_api::{
-    ExitStatus, Placement, Prot, map, mmap, munmap, spawn, timestamp, user, wait, zero_page_ticks,
-};
+use lazuli_api::diag::{breakpoint, timestamp, zero_page_ticks};
+use lazuli_api::{ExitStatus, Placement, Prot, map, mmap, munmap, spawn, user, wait};
 use spin::Mutex;
 
 /// Samples gathered by short-lived tasks (one per sample).
@@ -24,7 +23,7 @@ pub async fn run(plan: Plan) -> bool {
     // Idle for a moment so the kernel fills its pool of zeroed frames, then touch
     // pool + n pages: the first n are served from the pool, the last n are not.
     lazuli_api::sleep(100).await;
-    let touches = sample(total, |i| user::store(base + i * PAGE, 1));
+    let touches = sample(total, async |i| user::store(base + i * PAGE, 1).await).await;
     let (pooled, unpooled) = in_order(&touches, n, ZERO_POOL);
     report("first_touch", &pooled);
     report("first_touch_unpooled", &unpooled);
@@ -33,13 +32,16 @@ pub async fn run(plan: Plan) -> bool {
     // Over 256 pages (the Linux figure's small region) and over all n pages (more
     // than QEMU's software TLB holds when nothing makes it grow).
     for (name, pages) in [("retouch", 256.min(n)), ("retouch_all", n)] {
-        let passes = sample(plan.n(32, 4), |_| {
-            (0..pages).for_each(|i| user::store(base + i * PAGE, 2))
-        });
+        let passes = sample(plan.n(32, 4), async |_| {
+            for i in 0..pages {
+                user::store(base + i * PAGE, 2).await;
+            }
+        })
+        .await;
         let per_page: Vec<u64> = passes.raw().iter().map(|t| t / pages as u64).collect();
         report(name, &Samples::from(per_page));
     }
-    report("null_fault", &sample(n, |_| user::breakpoint()));
+    report("null_fault", &sample(n, async |_| breakpoint()).await);
     let zero: Vec<u64> = (0..plan.n(1024, 64)).map(|_| zero_page_ticks()).collect();
     report("zero_page", &Samples::from(zero));
     for (name, len) in [("mmap_call_4k", PAGE), ("mmap_call_1g", 1 << 30)] {
@@ -48,7 +50,7 @@ pub async fn run(plan: Plan) -> bool {
         }
     }
     for (pages, full, short) in [(1, 64, 8), (256, 16, 4), (16384, 3, 1)] {
-        let Some(s) = munmap_figure(pages, plan.n(full, short)) else {
+        let Some(s) = munmap_figure(pages, plan.n(full, short)).await else {
             return false;
         };
         report(&alloc::format!("munmap_{pages}"), &s);
@@ -86,12 +88,12 @@ async fn mmap_call(name: &str, len: usize, n: usize) -> bool {
 }
 
 /// Maps and touches `pages` pages, then times their munmap; `n` rounds.
-fn munmap_figure(pages: usize, n: usize) -> Option<Samples> {
+async fn munmap_figure(pages: usize, n: usize) -> Option<Samples> {
     let mut ticks = Vec::with_capacity(n);
     for _ in 0..n {
         let a = map(pages * PAGE, Prot::RW, Placement::Anywhere).ok()?;
         for i in 0..pages {
-            user::store(a + i * PAGE, 1);
+            user::store(a + i * PAGE, 1).await;
         }
         let t0 = timestamp();
         munmap(a, pages * PAGE).ok()?;

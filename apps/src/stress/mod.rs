@@ -15,7 +15,7 @@ mod rng;
 
 use alloc::{format, string::String, vec::Vec};
 use core::sync::atomic::{AtomicUsize, Ordering};
-use lazuli_api::{ExitStatus, free_frames, heap_used, println, spawn, wait, yield_now};
+use lazuli_api::{ExitStatus, free_frames, heap, println, spawn, wait, yield_now};
 use ops::Worker;
 use rng::Rng;
 use spin::Mutex;
@@ -47,21 +47,21 @@ pub async fn main(args: String) -> i32 {
     // they grew to, which is not a leak; the baseline is taken after it.
     let warm_up = run_round(seed ^ 0x5eed, 200 * WORKERS as usize).await;
     let frames = free_frames();
-    let heap = heap_used();
+    let heap_before = heap().used;
     OPS.store(0, Ordering::Relaxed);
     let first = match warm_up {
         Some(why) => Some(format!("(warm-up) {why}")),
         None => run_round(seed, ops).await,
     };
     let done = OPS.load(Ordering::Relaxed);
-    let (frames_now, heap_now) = (free_frames(), heap_used());
+    let (frames_now, heap_now) = (free_frames(), heap().used);
     let leak = if frames_now != frames {
         Some(format!(
             "free frames {frames_now}, were {frames} before (a leak)"
         ))
-    } else if heap_now != heap {
+    } else if heap_now != heap_before {
         Some(format!(
-            "kernel heap in use {heap_now} bytes, was {heap} before (a leak)"
+            "kernel heap in use {heap_now} bytes, was {heap_before} before (a leak)"
         ))
     } else {
         None

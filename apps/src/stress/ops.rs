@@ -35,13 +35,13 @@ impl Worker {
             0..=14 => self.map_op()?,
             15..=22 => self.munmap_op()?,
             23..=30 => self.mprotect_op()?,
-            31..=55 => self.write_op()?,
-            56..=80 => self.read_op()?,
+            31..=55 => self.write_op().await?,
+            56..=80 => self.read_op().await?,
             81..=85 => self.sbrk_op()?,
             86..=93 => self.bad_access_op().await?,
             _ if depth == 0 => {
                 self.fork_op().await?;
-                self.verify_all()?;
+                self.verify_all().await?;
             }
             _ => {}
         }
@@ -151,19 +151,19 @@ impl Worker {
         Ok(())
     }
 
-    fn write_op(&mut self) -> Checked {
+    async fn write_op(&mut self) -> Checked {
         let Some(page) = self.pick(|p| p.prot.writable()) else {
             return Ok(());
         };
         let value = self.rng.below(255) as u8 + 1;
-        user::store((page + offset(page)) as usize, value);
+        user::store((page + offset(page)) as usize, value).await;
         let state = self.model.pages.get_mut(&page).expect("picked");
         state.present = true;
         state.value = value;
         Ok(())
     }
 
-    fn read_op(&mut self) -> Checked {
+    async fn read_op(&mut self) -> Checked {
         let Some(page) = self.pick(|p| p.prot.readable()) else {
             return Ok(());
         };
@@ -172,13 +172,13 @@ impl Worker {
         let want = state.value;
         check(
             &format!("byte at {:#x}", page + offset(page)),
-            user::load((page + offset(page)) as usize),
+            user::load((page + offset(page)) as usize).await,
             want,
         )?;
         let other = page + (offset(page) + 1) % PAGE;
         check(
             &format!("byte at {other:#x}"),
-            user::load(other as usize),
+            user::load(other as usize).await,
             0,
         )
     }
@@ -230,9 +230,9 @@ impl Worker {
             },
             _ => self.unmapped_target(),
         };
-        let want = ExitStatus::Killed(format!("page fault at {addr:#x} ({why})"));
+        let want = format!("killed: page fault at {addr:#x} ({why})");
         let child = fork(async move {
-            kind.touch(addr as usize);
+            kind.touch(addr as usize).await;
             0
         });
         let Ok(pid) = child else {
@@ -240,8 +240,11 @@ impl Worker {
         };
         check(
             &format!("bad {kind:?} at {addr:#x}"),
-            wait(pid).await,
-            Ok(want),
+            match wait(pid).await {
+                Ok(ExitStatus::Killed(reason)) => format!("killed: {reason}"),
+                other => format!("{other:?}"),
+            },
+            want,
         )
     }
 
@@ -297,7 +300,7 @@ impl Worker {
 
     /// Reads back every readable page: after a fork, nothing the child did may show
     /// in the parent.
-    pub fn verify_all(&mut self) -> Checked {
+    pub async fn verify_all(&mut self) -> Checked {
         for (&page, state) in self
             .model
             .pages
@@ -308,7 +311,7 @@ impl Worker {
             let at = page + offset(page);
             check(
                 &format!("after a fork, byte at {at:#x}"),
-                user::load(at as usize),
+                user::load(at as usize).await,
                 state.value,
             )?;
         }
@@ -325,13 +328,15 @@ enum Bad {
 }
 
 impl Bad {
-    fn touch(self, addr: usize) {
+    async fn touch(self, addr: usize) {
         match self {
             Bad::Read => {
-                user::load(addr);
+                user::load(addr).await;
             }
-            Bad::Write => user::store(addr, 1),
-            Bad::Exec => user::call(addr),
+            Bad::Write => user::store(addr, 1).await,
+            Bad::Exec => {
+                user::call(addr).await;
+            }
         }
     }
 }

@@ -1,22 +1,49 @@
-//! Parsing `vm` scripts: `;`-separated commands, `fork { … }` blocks that nest, and
-//! addresses as `0x…` or `$+OFF` / `$-OFF`. Pure: tested on the host.
+//! Parsing `vm` scripts: `;`-separated commands, `fork { … }` / `spawn { … }` blocks
+//! that nest, numbers (decimal or `0x` hex, one optional leading `-`) and addresses
+//! (`0x…`, `$`, `$+OFF`, `$-OFF`). Pure: tested on the host.
+//!
+//! Rules this module keeps:
+//! - **No input panics it.** Arithmetic is checked, nothing is indexed or sliced
+//!   by position, and the lints below make the compiler hold us to that.
+//! - **Blocks nest at most [`MAX_DEPTH`] levels.** The script comes from a shell
+//!   line, and the parsed tree (and `run`, which walks it recursively) lives on a
+//!   small kernel stack. Parsing is iterative with an explicit stack of open blocks,
+//!   so the limit is checked before a block is opened and deep input fails early.
+//! - **Errors are values.** [`ParseError`]'s `Display` says what is wrong; the caller
+//!   adds the `vm: parse error: ` prefix.
+#![deny(
+    clippy::arithmetic_side_effects,
+    clippy::indexing_slicing,
+    clippy::string_slice,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::unreachable,
+    clippy::todo,
+    clippy::unimplemented
+)]
+
 use alloc::{
-    format,
     string::{String, ToString},
     vec::Vec,
 };
+use core::{fmt, iter::Peekable};
+
+/// How deep `fork { … }` / `spawn { … }` blocks may nest.
+pub const MAX_DEPTH: usize = 32;
 
 /// An address as written in a script.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Addr {
     /// `0x…`
     Absolute(usize),
-    /// `$+OFF` / `$-OFF`: relative to the last successful mmap result.
+    /// `$`, `$+OFF` / `$-OFF`: relative to the last successful mmap/map result.
     Dollar(i64),
 }
 
 impl Addr {
-    /// The address, given the current value of `$`.
+    /// The address, given the current value of `$`. Wraps: whether the address is
+    /// usable is decided by the kernel when it is accessed.
     pub fn resolve(self, dollar: usize) -> usize {
         match self {
             Addr::Absolute(a) => a,
@@ -37,7 +64,37 @@ pub enum At {
 /// One playground command.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Command {
+    /// `mmap N` (N may be negative).
     Mmap(isize),
+    /// `sbrk N`
+    Sbrk(isize),
+    /// `w ADDR V`
+    Write(Addr, u8),
+    /// `r ADDR`
+    Read(Addr),
+    Stat,
+    Free,
+    Show,
+    /// `fork { SCRIPT }`
+    Fork(Vec<Command>),
+    /// `spawn { SCRIPT }`
+    Spawn(Vec<Command>),
+    /// `wait`
+    Wait,
+    /// `sleep MS`
+    Sleep(u64),
+    /// `fill ADDR LEN SEED`
+    Fill {
+        addr: Addr,
+        len: usize,
+        seed: u64,
+    },
+    /// `check ADDR LEN SEED`
+    Check {
+        addr: Addr,
+        len: usize,
+        seed: u64,
+    },
     /// `map LEN PROT [at ADDR [fixed|noreplace]]`; PROT is kept as written
     /// (`rw`, `none`, `guard`, …) and checked when the command runs.
     Map {
@@ -45,280 +102,413 @@ pub enum Command {
         prot: String,
         at: At,
     },
+    /// `munmap ADDR LEN`
     Munmap(Addr, usize),
+    /// `mprotect ADDR LEN PROT` (PROT as written).
     Mprotect(Addr, usize, String),
+    /// `x ADDR`
     Exec(Addr),
-    Sbrk(isize),
-    Write(Addr, u8),
-    Read(Addr),
-    Stat,
-    Fork(Vec<Command>),
-    Free,
-    Show,
 }
 
+/// What is wrong with one word of a script.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BadWord {
+    Number,
+    NumberOutOfRange,
+    Address,
+    AddressOutOfRange,
+    Offset,
+    OffsetOutOfRange,
+    ByteOutOfRange,
+    Length,
+    Seed,
+    Duration,
+}
+
+/// The two kinds of block, named by their keyword.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BlockKind {
+    Fork,
+    Spawn,
+}
+
+/// Why a script does not parse.
 #[derive(Clone, Debug, PartialEq, Eq)]
-enum Token {
-    Word(String),
+pub enum ParseError {
+    /// A word that is wrong as written, e.g. `bad length "-1"`.
+    Word(BadWord, String),
+    /// A command given the wrong number of arguments.
+    ArgCount {
+        command: String,
+        want: usize,
+        got: usize,
+    },
+    /// `map` arguments that fit none of its forms.
+    MapUsage,
+    UnknownCommand(String),
+    /// `fork` / `spawn` not followed by `{`.
+    NoBlock(BlockKind),
+    /// A block still open at the end of the script.
+    Unclosed(BlockKind),
+    UnmatchedClose,
+    /// A `{` that does not follow `fork` or `spawn`.
+    StrayOpen,
+    /// A block opened inside [`MAX_DEPTH`] others.
+    TooDeep,
+}
+
+impl fmt::Display for BadWord {
+    /// The phrase put before the quoted word.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            BadWord::Number => "bad number",
+            BadWord::NumberOutOfRange => "number out of range",
+            BadWord::Address => "bad address",
+            BadWord::AddressOutOfRange => "address out of range",
+            BadWord::Offset => "bad offset",
+            BadWord::OffsetOutOfRange => "offset out of range",
+            BadWord::ByteOutOfRange => "byte out of range",
+            BadWord::Length => "bad length",
+            BadWord::Seed => "bad seed",
+            BadWord::Duration => "bad duration",
+        })
+    }
+}
+
+impl fmt::Display for BlockKind {
+    /// The keyword.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            BlockKind::Fork => "fork",
+            BlockKind::Spawn => "spawn",
+        })
+    }
+}
+
+impl fmt::Display for ParseError {
+    /// What is wrong, short and lower case (no `vm:` prefix).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ParseError::Word(BadWord::Address, w) => write!(f, "bad address {w:?} (0x… or $+OFF)"),
+            ParseError::Word(what, w) => write!(f, "{what} {w:?}"),
+            ParseError::ArgCount { command, want, got } => {
+                write!(f, "{command} takes {want} argument(s), got {got}")
+            }
+            ParseError::MapUsage => f.write_str("usage: map LEN PROT [at ADDR [fixed|noreplace]]"),
+            ParseError::UnknownCommand(name) => write!(f, "unknown command {name:?}"),
+            ParseError::NoBlock(kind) => write!(f, "{kind} needs {{ SCRIPT }}"),
+            ParseError::Unclosed(kind) => write!(f, "{kind} block has no '}}'"),
+            ParseError::UnmatchedClose => f.write_str("unmatched '}'"),
+            ParseError::StrayOpen => f.write_str("'{' must follow fork or spawn"),
+            ParseError::TooDeep => write!(f, "nesting deeper than {MAX_DEPTH} levels"),
+        }
+    }
+}
+
+/// Shorthand for a [`ParseError::Word`] about `word`.
+fn bad(what: BadWord, word: &str) -> ParseError {
+    ParseError::Word(what, word.to_string())
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Token<'a> {
+    Word(&'a str),
     Semi,
     Open,
     Close,
 }
 
-fn tokenize(script: &str) -> Vec<Token> {
-    let mut tokens = Vec::new();
-    let mut word = String::new();
-    for c in script.chars() {
-        let special = match c {
-            ';' => Some(Token::Semi),
-            '{' => Some(Token::Open),
-            '}' => Some(Token::Close),
-            _ => None,
-        };
-        if c.is_whitespace() || special.is_some() {
-            if !word.is_empty() {
-                tokens.push(Token::Word(core::mem::take(&mut word)));
-            }
-            tokens.extend(special);
-        } else {
-            word.push(c);
+/// Splits a script into tokens lazily: whitespace separates words, and `;`, `{`,
+/// `}` are tokens of their own wherever they appear.
+struct Lexer<'a> {
+    rest: &'a str,
+}
+
+/// The single-character token `c` is, if any.
+fn special(c: char) -> Option<Token<'static>> {
+    match c {
+        ';' => Some(Token::Semi),
+        '{' => Some(Token::Open),
+        '}' => Some(Token::Close),
+        _ => None,
+    }
+}
+
+impl<'a> Iterator for Lexer<'a> {
+    type Item = Token<'a>;
+
+    /// The next token, or `None` once only whitespace is left.
+    fn next(&mut self) -> Option<Token<'a>> {
+        self.rest = self.rest.trim_start();
+        let mut chars = self.rest.chars();
+        if let Some(token) = special(chars.next()?) {
+            self.rest = chars.as_str();
+            return Some(token);
         }
+        let end = self
+            .rest
+            .find(|c: char| c.is_whitespace() || special(c).is_some())
+            .unwrap_or(self.rest.len());
+        let (word, rest) = self.rest.split_at_checked(end).unwrap_or((self.rest, ""));
+        self.rest = rest;
+        Some(Token::Word(word))
     }
-    if !word.is_empty() {
-        tokens.push(Token::Word(word));
-    }
-    tokens
+}
+
+/// A block being parsed: its keyword and the commands read so far.
+struct OpenBlock {
+    kind: BlockKind,
+    body: Vec<Command>,
 }
 
 /// Parses a whole script, or says what is wrong with it.
-pub fn parse(script: &str) -> Result<Vec<Command>, String> {
-    let tokens = tokenize(script);
-    let mut pos = 0;
-    let commands = sequence(&tokens, &mut pos)?;
-    match tokens.get(pos) {
-        None => Ok(commands),
-        Some(_) => Err("unmatched '}'".to_string()),
+pub fn parse(script: &str) -> Result<Vec<Command>, ParseError> {
+    let mut tokens = Lexer { rest: script }.peekable();
+    let mut top = Vec::new();
+    // Innermost last; never longer than MAX_DEPTH.
+    let mut open: Vec<OpenBlock> = Vec::new();
+    while let Some(token) = tokens.next() {
+        match token {
+            Token::Semi => {}
+            Token::Open => return Err(ParseError::StrayOpen),
+            Token::Close => {
+                let block = open.pop().ok_or(ParseError::UnmatchedClose)?;
+                let done = match block.kind {
+                    BlockKind::Fork => Command::Fork(block.body),
+                    BlockKind::Spawn => Command::Spawn(block.body),
+                };
+                innermost(&mut top, &mut open).push(done);
+            }
+            Token::Word(name) => match block_kind(name) {
+                Some(kind) => {
+                    if tokens.next() != Some(Token::Open) {
+                        return Err(ParseError::NoBlock(kind));
+                    }
+                    if open.len() >= MAX_DEPTH {
+                        return Err(ParseError::TooDeep);
+                    }
+                    let body = Vec::new();
+                    open.push(OpenBlock { kind, body });
+                }
+                None => {
+                    let args = arguments(&mut tokens);
+                    innermost(&mut top, &mut open).push(command(name, &args)?);
+                }
+            },
+        }
+    }
+    match open.last() {
+        Some(block) => Err(ParseError::Unclosed(block.kind)),
+        None => Ok(top),
     }
 }
 
-/// Commands up to the end or a `}` (not consumed).
-fn sequence(tokens: &[Token], pos: &mut usize) -> Result<Vec<Command>, String> {
-    let mut commands = Vec::new();
-    loop {
-        match tokens.get(*pos) {
-            None | Some(Token::Close) => return Ok(commands),
-            Some(Token::Semi) => *pos += 1,
-            Some(Token::Open) => return Err("'{' must follow fork".to_string()),
-            Some(Token::Word(_)) => commands.push(command(tokens, pos)?),
-        }
+/// The list new commands go to: the innermost open block's body, else the top level.
+fn innermost<'v>(top: &'v mut Vec<Command>, open: &'v mut [OpenBlock]) -> &'v mut Vec<Command> {
+    match open.last_mut() {
+        Some(block) => &mut block.body,
+        None => top,
     }
 }
 
-fn command(tokens: &[Token], pos: &mut usize) -> Result<Command, String> {
-    let Some(Token::Word(name)) = tokens.get(*pos) else {
-        unreachable!("sequence saw a word")
-    };
-    *pos += 1;
-    if name == "fork" {
-        if tokens.get(*pos) != Some(&Token::Open) {
-            return Err("fork needs { SCRIPT }".to_string());
-        }
-        *pos += 1;
-        let body = sequence(tokens, pos)?;
-        if tokens.get(*pos) != Some(&Token::Close) {
-            return Err("fork block has no '}'".to_string());
-        }
-        *pos += 1;
-        return Ok(Command::Fork(body));
+/// Which block `name` opens, if it is a block keyword.
+fn block_kind(name: &str) -> Option<BlockKind> {
+    match name {
+        "fork" => Some(BlockKind::Fork),
+        "spawn" => Some(BlockKind::Spawn),
+        _ => None,
     }
+}
+
+/// The words up to the next `;`, `{`, `}` or the end (which is not consumed).
+fn arguments<'a>(tokens: &mut Peekable<Lexer<'a>>) -> Vec<&'a str> {
     let mut args = Vec::new();
-    while let Some(Token::Word(w)) = tokens.get(*pos) {
-        args.push(w.as_str());
-        *pos += 1;
+    while let Some(Token::Word(w)) = tokens.next_if(|t| matches!(t, Token::Word(_))) {
+        args.push(w);
     }
-    let want = |n: usize| {
-        if args.len() == n {
-            Ok(())
-        } else {
-            Err(format!("{name} takes {n} argument(s), got {}", args.len()))
+    args
+}
+
+/// `args` as exactly `N` words, or the argument-count error for command `name`.
+fn exactly<'a, const N: usize>(name: &str, args: &[&'a str]) -> Result<[&'a str; N], ParseError> {
+    <[&str; N]>::try_from(args).map_err(|_| ParseError::ArgCount {
+        command: name.to_string(),
+        want: N,
+        got: args.len(),
+    })
+}
+
+/// The non-block command `name` with its arguments.
+fn command(name: &str, args: &[&str]) -> Result<Command, ParseError> {
+    Ok(match name {
+        "mmap" => {
+            let [n] = exactly(name, args)?;
+            Command::Mmap(signed(n)?)
         }
-    };
-    match name.as_str() {
-        "mmap" => want(1).and_then(|()| Ok(Command::Mmap(number(args[0])?))),
-        "sbrk" => want(1).and_then(|()| Ok(Command::Sbrk(number(args[0])?))),
-        "w" => want(2).and_then(|()| Ok(Command::Write(addr(args[0])?, byte(args[1])?))),
-        "r" => want(1).and_then(|()| Ok(Command::Read(addr(args[0])?))),
-        "map" => map_command(&args),
-        "munmap" => want(2).and_then(|()| Ok(Command::Munmap(addr(args[0])?, length(args[1])?))),
-        "mprotect" => want(3).and_then(|()| {
-            Ok(Command::Mprotect(
-                addr(args[0])?,
-                length(args[1])?,
-                args[2].to_string(),
-            ))
-        }),
-        "x" => want(1).and_then(|()| Ok(Command::Exec(addr(args[0])?))),
-        "stat" => want(0).map(|()| Command::Stat),
-        "free" => want(0).map(|()| Command::Free),
-        "show" => want(0).map(|()| Command::Show),
-        other => Err(format!("unknown command {other:?}")),
-    }
+        "sbrk" => {
+            let [n] = exactly(name, args)?;
+            Command::Sbrk(signed(n)?)
+        }
+        "w" => {
+            let [a, v] = exactly(name, args)?;
+            Command::Write(addr(a)?, byte(v)?)
+        }
+        "r" => {
+            let [a] = exactly(name, args)?;
+            Command::Read(addr(a)?)
+        }
+        "stat" => exactly::<0>(name, args).map(|[]| Command::Stat)?,
+        "free" => exactly::<0>(name, args).map(|[]| Command::Free)?,
+        "show" => exactly::<0>(name, args).map(|[]| Command::Show)?,
+        "wait" => exactly::<0>(name, args).map(|[]| Command::Wait)?,
+        "sleep" => {
+            let [ms] = exactly(name, args)?;
+            Command::Sleep(unsigned(ms, BadWord::Duration)?)
+        }
+        "fill" | "check" => {
+            let [a, len, seed] = exactly(name, args)?;
+            let (addr, len, seed) = (addr(a)?, length(len)?, unsigned(seed, BadWord::Seed)?);
+            match name {
+                "fill" => Command::Fill { addr, len, seed },
+                _ => Command::Check { addr, len, seed },
+            }
+        }
+        "map" => map_command(args)?,
+        "munmap" => {
+            let [a, len] = exactly(name, args)?;
+            Command::Munmap(addr(a)?, length(len)?)
+        }
+        "mprotect" => {
+            let [a, len, prot] = exactly(name, args)?;
+            Command::Mprotect(addr(a)?, length(len)?, prot.to_string())
+        }
+        "x" => {
+            let [a] = exactly(name, args)?;
+            Command::Exec(addr(a)?)
+        }
+        other => return Err(ParseError::UnknownCommand(other.to_string())),
+    })
 }
 
 /// `map LEN PROT`, optionally `at ADDR`, optionally then `fixed` or `noreplace`.
-fn map_command(args: &[&str]) -> Result<Command, String> {
-    let usage = || "map LEN PROT [at ADDR [fixed|noreplace]]".to_string();
-    let (len, prot) = match args {
-        [len, prot, ..] => (length(len)?, prot.to_string()),
-        _ => return Err(usage()),
+fn map_command(args: &[&str]) -> Result<Command, ParseError> {
+    let (len, prot, at) = match *args {
+        [len, prot] => (len, prot, At::Anywhere),
+        [len, prot, "at", a] => (len, prot, At::Hint(addr(a)?)),
+        [len, prot, "at", a, "fixed"] => (len, prot, At::Fixed(addr(a)?)),
+        [len, prot, "at", a, "noreplace"] => (len, prot, At::NoReplace(addr(a)?)),
+        _ => return Err(ParseError::MapUsage),
     };
-    let at = match &args[2..] {
-        [] => At::Anywhere,
-        ["at", a] => At::Hint(addr(a)?),
-        ["at", a, "fixed"] => At::Fixed(addr(a)?),
-        ["at", a, "noreplace"] => At::NoReplace(addr(a)?),
-        _ => return Err(usage()),
-    };
+    let len = length(len)?;
+    let prot = prot.to_string();
     Ok(Command::Map { len, prot, at })
 }
 
-/// A length: a non-negative number.
-fn length(s: &str) -> Result<usize, String> {
-    usize::try_from(number(s)?).map_err(|_| format!("bad length {s:?}"))
+/// Why a run of digits has no value.
+enum Digits {
+    /// Empty, or a character that is not a digit of the radix.
+    Malformed,
+    /// Larger than `u128` holds.
+    TooBig,
 }
 
-/// A signed decimal (or 0x hex) number.
-fn number(s: &str) -> Result<isize, String> {
-    let (neg, digits) = match s.strip_prefix('-') {
+/// The value of `s`, all digits of `radix` (at least one; no sign, no `_`).
+fn digits(s: &str, radix: u32) -> Result<u128, Digits> {
+    if s.is_empty() || !s.chars().all(|c| c.is_digit(radix)) {
+        return Err(Digits::Malformed);
+    }
+    s.chars().try_fold(0u128, |acc, c| {
+        let digit = c.to_digit(radix).ok_or(Digits::Malformed)?;
+        acc.checked_mul(u128::from(radix))
+            .and_then(|acc| acc.checked_add(u128::from(digit)))
+            .ok_or(Digits::TooBig)
+    })
+}
+
+/// A number: an optional `-`, then decimal digits or `0x` and hex digits.
+fn number(s: &str) -> Result<i128, ParseError> {
+    let (negative, unsigned) = match s.strip_prefix('-') {
         Some(rest) => (true, rest),
         None => (false, s),
     };
-    let magnitude = match digits.strip_prefix("0x") {
-        Some(hex) => i128::from_str_radix(hex, 16),
-        None => digits.parse::<i128>(),
+    let magnitude = match unsigned.strip_prefix("0x") {
+        Some(hex) => digits(hex, 16),
+        None => digits(unsigned, 10),
     }
-    .map_err(|_| format!("bad number {s:?}"))?;
-    let value = if neg { -magnitude } else { magnitude };
-    isize::try_from(value).map_err(|_| format!("number out of range {s:?}"))
+    .map_err(|e| match e {
+        Digits::Malformed => bad(BadWord::Number, s),
+        Digits::TooBig => bad(BadWord::NumberOutOfRange, s),
+    })?;
+    with_sign(negative, magnitude).ok_or_else(|| bad(BadWord::NumberOutOfRange, s))
 }
 
-fn byte(s: &str) -> Result<u8, String> {
-    let v = number(s)?;
-    u8::try_from(v).map_err(|_| format!("byte out of range {s:?}"))
+/// `magnitude`, negated if `negative`, if it fits `i128`.
+fn with_sign(negative: bool, magnitude: u128) -> Option<i128> {
+    let magnitude = i128::try_from(magnitude).ok()?;
+    match negative {
+        true => 0i128.checked_sub(magnitude),
+        false => Some(magnitude),
+    }
 }
 
-fn addr(s: &str) -> Result<Addr, String> {
+/// A number that must fit `isize` (sizes for `mmap` and `sbrk`).
+fn signed(s: &str) -> Result<isize, ParseError> {
+    isize::try_from(number(s)?).map_err(|_| bad(BadWord::NumberOutOfRange, s))
+}
+
+/// A number that must be non-negative (else `negative` is the complaint) and fit `T`.
+fn unsigned<T: TryFrom<i128>>(s: &str, negative: BadWord) -> Result<T, ParseError> {
+    let value = number(s)?;
+    if value < 0 {
+        return Err(bad(negative, s));
+    }
+    T::try_from(value).map_err(|_| bad(BadWord::NumberOutOfRange, s))
+}
+
+/// A length: a non-negative number that fits `usize`.
+fn length(s: &str) -> Result<usize, ParseError> {
+    unsigned(s, BadWord::Length)
+}
+
+/// A byte value, 0 to 255.
+fn byte(s: &str) -> Result<u8, ParseError> {
+    u8::try_from(number(s)?).map_err(|_| bad(BadWord::ByteOutOfRange, s))
+}
+
+/// An address: `0x` and hex digits, or `$`, `$+OFF`, `$-OFF` with OFF decimal.
+fn addr(s: &str) -> Result<Addr, ParseError> {
     if let Some(rest) = s.strip_prefix('$') {
-        if rest.is_empty() {
-            return Ok(Addr::Dollar(0));
-        }
-        let sign = match rest.as_bytes()[0] {
-            b'+' => 1,
-            b'-' => -1,
-            _ => return Err(format!("bad address {s:?}")),
-        };
-        let off: i64 = rest[1..].parse().map_err(|_| format!("bad offset {s:?}"))?;
-        return Ok(Addr::Dollar(sign * off));
+        return dollar_offset(s, rest).map(Addr::Dollar);
     }
     let hex = s
         .strip_prefix("0x")
-        .ok_or_else(|| format!("bad address {s:?} (0x… or $+OFF)"))?;
-    usize::from_str_radix(hex, 16)
+        .ok_or_else(|| bad(BadWord::Address, s))?;
+    let value = digits(hex, 16).map_err(|e| match e {
+        Digits::Malformed => bad(BadWord::Address, s),
+        Digits::TooBig => bad(BadWord::AddressOutOfRange, s),
+    })?;
+    usize::try_from(value)
         .map(Addr::Absolute)
-        .map_err(|_| format!("bad address {s:?}"))
+        .map_err(|_| bad(BadWord::AddressOutOfRange, s))
+}
+
+/// The offset of `$` address `s`, given `rest` after the `$`: empty, `+OFF` or
+/// `-OFF`, fitting `i64`.
+fn dollar_offset(s: &str, rest: &str) -> Result<i64, ParseError> {
+    let (negative, off) = match (rest.strip_prefix('+'), rest.strip_prefix('-')) {
+        _ if rest.is_empty() => return Ok(0),
+        (Some(off), _) => (false, off),
+        (_, Some(off)) => (true, off),
+        _ => return Err(bad(BadWord::Address, s)),
+    };
+    let out_of_range = || bad(BadWord::OffsetOutOfRange, s);
+    let magnitude = digits(off, 10).map_err(|e| match e {
+        Digits::Malformed => bad(BadWord::Offset, s),
+        Digits::TooBig => out_of_range(),
+    })?;
+    let value = with_sign(negative, magnitude).ok_or_else(out_of_range)?;
+    i64::try_from(value).map_err(|_| out_of_range())
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use alloc::vec;
-
-    #[test]
-    fn a_script_of_every_command_parses_in_order() {
-        let got = parse("mmap 8192; sbrk -4096; w $+0 97; r 0x40000000; stat; free; show").unwrap();
-        assert_eq!(
-            got,
-            vec![
-                Command::Mmap(8192),
-                Command::Sbrk(-4096),
-                Command::Write(Addr::Dollar(0), 97),
-                Command::Read(Addr::Absolute(0x4000_0000)),
-                Command::Stat,
-                Command::Free,
-                Command::Show,
-            ]
-        );
-    }
-
-    #[test]
-    fn fork_blocks_nest() {
-        let got = parse("fork { w $-1 1; fork { r $+4096 } }; stat").unwrap();
-        let inner = Command::Fork(vec![Command::Read(Addr::Dollar(4096))]);
-        assert_eq!(
-            got,
-            vec![
-                Command::Fork(vec![Command::Write(Addr::Dollar(-1), 1), inner]),
-                Command::Stat
-            ]
-        );
-    }
-
-    #[test]
-    fn bad_scripts_say_what_is_wrong() {
-        assert!(parse("mmap").unwrap_err().contains("takes 1"));
-        assert!(parse("w 1234 5").unwrap_err().contains("bad address"));
-        assert!(
-            parse("w $+0 256")
-                .unwrap_err()
-                .contains("byte out of range")
-        );
-        assert!(parse("fork { stat").unwrap_err().contains("no '}'"));
-        assert!(parse("stat }").unwrap_err().contains("unmatched"));
-        assert!(parse("jump 1").unwrap_err().contains("unknown command"));
-    }
-
-    #[test]
-    fn dollar_resolves_against_the_last_mmap() {
-        assert_eq!(Addr::Dollar(-1).resolve(0x4000_0000), 0x3fff_ffff);
-        assert_eq!(Addr::Dollar(8192).resolve(0x4000_0000), 0x4000_2000);
-        assert_eq!(Addr::Absolute(5).resolve(0x4000_0000), 5);
-    }
-
-    #[test]
-    fn extended_commands_parse_with_every_placement() {
-        let got = parse("map 4096 rw; map 8192 r at $+0; map 1 rx at 0x1000 fixed; map 1 none at 0x2000 noreplace").unwrap();
-        let map = |len, prot: &str, at| Command::Map {
-            len,
-            prot: prot.to_string(),
-            at,
-        };
-        assert_eq!(
-            got,
-            vec![
-                map(4096, "rw", At::Anywhere),
-                map(8192, "r", At::Hint(Addr::Dollar(0))),
-                map(1, "rx", At::Fixed(Addr::Absolute(0x1000))),
-                map(1, "none", At::NoReplace(Addr::Absolute(0x2000))),
-            ]
-        );
-        let got = parse("munmap $+4096 8192; mprotect 0x400000 4096 r; x $+0").unwrap();
-        assert_eq!(
-            got,
-            vec![
-                Command::Munmap(Addr::Dollar(4096), 8192),
-                Command::Mprotect(Addr::Absolute(0x40_0000), 4096, "r".to_string()),
-                Command::Exec(Addr::Dollar(0)),
-            ]
-        );
-        assert!(parse("map 4096").is_err());
-        assert!(parse("map 4096 rw at").is_err());
-        assert!(parse("map -1 rw").unwrap_err().contains("bad length"));
-    }
-
-    #[test]
-    fn mmap_sizes_may_be_negative_or_huge() {
-        assert_eq!(parse("mmap -1234").unwrap(), vec![Command::Mmap(-1234)]);
-        assert_eq!(parse("mmap 0x1000").unwrap(), vec![Command::Mmap(4096)]);
-        assert!(parse("mmap 99999999999999999999999").is_err());
-    }
-}
+mod tests;

@@ -9,9 +9,11 @@
 //! ```
 //! On the framebuffer the cells are coloured squares.
 use alloc::{format, string::String};
-use lazuli_api::{RegionView, numpp, numvp, present_pages, print, print_cells, println, regions};
+use lazuli_api::{
+    RegionKind, RegionView, numpp, numvp, present_pages, print, print_cells, println, regions,
+};
 
-const PAGE: usize = 4096;
+const PAGE: usize = lazuli_api::PAGE_SIZE;
 /// The most cells drawn for one region.
 pub const MAX_CELLS: usize = 64;
 
@@ -50,7 +52,7 @@ pub fn row(region: &RegionView, present: &[usize]) -> (String, usize) {
         let hi = (lo + per_cell * PAGE).min(region.end);
         let here = present.partition_point(|&p| p < hi) - present.partition_point(|&p| p < lo);
         cells.push(match () {
-            _ if region.kind == "guard" => 'x',
+            _ if region.kind == RegionKind::Guard => 'x',
             _ if here == 0 => '.',
             _ if here == (hi - lo) / PAGE => '#',
             _ => '+',

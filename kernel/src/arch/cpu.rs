@@ -1,4 +1,5 @@
-//! Small CPU helpers: timestamps, halting, the NX enable.
+//! Small CPU helpers: timestamps, halting, the NX enable, the one-CPU marker, and
+//! a deliberate kernel bug for the tests of the panic path.
 use x86_64::registers::model_specific::{Efer, EferFlags};
 
 /// A serialised timestamp (`lfence; rdtsc`), for medians in benchmarks and tests.
@@ -19,9 +20,26 @@ pub fn halt_forever() -> ! {
     }
 }
 
+/// A value kept on lazuli's one CPU: never sent to another, so it may live in a
+/// `static` lock even when it is not `Send` (task futures, which apps may fill with
+/// `!Send` things).
+pub struct OneCpu<T>(pub T);
+
+// SAFETY: lazuli runs on one CPU and never touches a `OneCpu` from interrupt
+// handlers: the value is created, used and dropped by the same thread of control.
+unsafe impl<T> Send for OneCpu<T> {}
+
 /// Turns on EFER.NXE so page-table entries may carry NO_EXECUTE.
 pub fn enable_nx() {
     // SAFETY: setting NXE only gives meaning to bit 63 of page-table entries; the
     // bootloader's tables already use it for the kernel's data segments.
     unsafe { Efer::update(|flags| flags.insert(EferFlags::NO_EXECUTE_ENABLE)) };
+}
+
+/// Reads a byte at `addr` from plain kernel code, outside the user-access routines:
+/// a deliberate kernel bug, for tests that a fault in kernel code panics.
+pub fn kernel_bug_read(addr: u64) -> u8 {
+    // SAFETY: not sound on purpose — the page-fault handler panics for any fault
+    // here (not a user access), and the tests call it only with unmapped addresses.
+    unsafe { core::ptr::read_volatile(addr as *const u8) }
 }

@@ -1,10 +1,13 @@
 //! The arch layer: everything that touches x86_64 hardware directly (descriptor
-//! tables, interrupt controllers, the fault-escape context, I/O ports). Unsafe code
+//! tables, interrupt controllers, user mode and the user-access routines, the
+//! serial port, I/O ports). Unsafe code
 //! lives here and in `mem/`; the rest of the kernel calls safe functions.
 
 pub mod cpu;
 pub mod gdt;
-pub mod guard;
 pub mod interrupts;
 pub mod pic;
 pub mod qemu;
+pub mod uart;
+pub mod user_access;
+pub mod usermode;

@@ -271,6 +271,16 @@ pub fn copy(src: PhysFrame, dst: PhysFrame) {
     }
 }
 
+/// Copies `bytes` (at most one frame's worth) to the start of `frame`, which the
+/// caller owns and nothing else maps yet (boot-time set-up of special pages).
+pub fn write_bytes(frame: PhysFrame, bytes: &[u8]) {
+    assert!(bytes.len() <= 4096, "one frame holds 4096 bytes");
+    let to = phys_to_virt(frame.start_address()).as_mut_ptr::<u8>();
+    // SAFETY: the frame is mapped by the physical-memory map, owned by the caller,
+    // and at least `bytes.len()` long; `bytes` lives elsewhere (the kernel image).
+    unsafe { core::ptr::copy_nonoverlapping(bytes.as_ptr(), to, bytes.len()) };
+}
+
 /// Ticks to zero one frame with [`zero`] (for the benchmark): takes a frame,
 /// times the zeroing, gives it back. 0 if no frame is free.
 pub fn zero_ticks() -> u64 {

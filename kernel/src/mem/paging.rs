@@ -54,6 +54,19 @@ pub fn map_kernel(addr: u64, frame: PhysFrame, flags: Flags) {
         .flush();
 }
 
+/// Maps one kernel-half page that ring 3 may use (the user-mode trampoline), in a
+/// top-level slot of its own so that no other kernel mapping gains the USER bit on
+/// its walk. Boot time only, like [`map_kernel`].
+pub fn map_kernel_user_page(addr: u64, frame: PhysFrame, flags: Flags) {
+    let slot = VirtAddr::new(addr).p4_index();
+    // SAFETY: at boot nothing else touches the kernel root; it is only read here.
+    let unused = unsafe { table(kernel_root())[slot].is_unused() };
+    assert!(unused, "the user page's top-level slot must be its own");
+    assert!(flags.contains(Flags::USER_ACCESSIBLE));
+    // The mapper gives new parent tables the leaf's PRESENT, WRITABLE and USER bits.
+    map_kernel(addr, frame, flags);
+}
+
 /// Switches to the kernel's own root (between tasks).
 pub fn activate_kernel() {
     activate_root(kernel_root());
@@ -115,7 +128,8 @@ impl PageTables {
         tables_created: &mut usize,
     ) -> Result<(), OutOfFrames> {
         let page = Page::<Size4KiB>::containing_address(VirtAddr::new(page));
-        let parents = Flags::PRESENT | Flags::WRITABLE;
+        // User pages carry USER at every level of their walk (the kernel half never).
+        let parents = Flags::PRESENT | Flags::WRITABLE | Flags::USER_ACCESSIBLE;
         let mut tables = TableFrames { allocated: 0 };
         // SAFETY: the page is in the user part (which only this struct maps) and was
         // not present (callers map only after a not-present fault or a fresh plan).

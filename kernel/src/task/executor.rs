@@ -1,13 +1,28 @@
-//! The executor: polls ready tasks, one at a time, each in its own address space and
-//! inside a fault guard; halts the CPU when nothing is ready.
-use super::sched::{READY, SCHED, set_current};
-use crate::{arch::guard, input, kprintln, time, vm};
-use alloc::{collections::BTreeMap, string::ToString, sync::Arc, task::Wake};
+//! The executor: polls ready tasks, one at a time, each in its own address space;
+//! ends the tasks that were killed; halts the CPU when nothing is ready.
+//!
+//! How a kill works (and why it cannot hang). A task dies in one of two ways:
+//!
+//! - *Its own access failed* — a user accessor or its ring-3 code. The kernel
+//!   marks it (`sched::kill_current`) and returns `Killed` to its code, whose
+//!   future then never completes. When the poll returns (normally: no frame is
+//!   skipped), the executor sees the mark and ends the task.
+//! - *Ctrl-C* — between polls, the executor finds an interrupt byte in the input
+//!   while a foreground task exists, and ends the foreground task and its
+//!   descendants, wherever they wait.
+//!
+//! Ending a task drops its future like any other value, so destructors run, locks
+//! the app held are released, and every heap object it owned is freed; then its
+//! address space is freed and its waiter learns `Killed(reason)`. No step waits for
+//! anything, and a fault in kernel code anywhere on this path is a panic.
+use super::sched::{self, READY, SCHED, set_current};
+use crate::{input, kprintln, time, vm};
+use alloc::{collections::BTreeMap, sync::Arc, task::Wake};
 use core::{
     sync::atomic::{AtomicU64, Ordering},
     task::{Context, Poll, Waker},
 };
-use lazuli_api::{ExitStatus, Pid};
+use lazuli_api::{ExitStatus, KillReason, Pid};
 use x86_64::instructions::interrupts;
 
 /// Frames zeroed per idle round: ~16 × 1.6k ticks, short enough not to delay a
@@ -39,6 +54,7 @@ pub fn run_until(mut done: impl FnMut() -> bool) {
         time::wake_due();
         input::wake_reader();
         loop {
+            interrupt_foreground(&mut wakers);
             let next = READY.lock().pop_front();
             let Some(pid) = next else { break };
             let waker = wakers
@@ -65,6 +81,55 @@ pub fn run_until(mut done: impl FnMut() -> bool) {
     }
 }
 
+/// Ctrl-C: if an interrupt byte waits and a foreground task runs, ends that task
+/// and its descendants with `interrupted` (and consumes the byte).
+fn interrupt_foreground(wakers: &mut BTreeMap<Pid, Waker>) {
+    if !input::interrupt_pending() {
+        return;
+    }
+    let Some(foreground) = sched::foreground() else {
+        return; // the shell reads the byte itself: it drops the line being typed
+    };
+    if !input::take_interrupt() {
+        return;
+    }
+    let group = SCHED.lock().group(foreground);
+    for pid in group {
+        end_waiting(pid, KillReason::Interrupted);
+        wakers.remove(&pid);
+    }
+}
+
+/// Ends a task that is not being polled: drops its future and frees its space.
+fn end_waiting(pid: Pid, reason: KillReason) {
+    let taken = {
+        let mut sched = SCHED.lock();
+        sched
+            .tasks
+            .get_mut(&pid)
+            .map(|t| (t.future.take(), t.space.take()))
+    };
+    let Some((future, space)) = taken else {
+        return;
+    };
+    drop(future);
+    vm::active::deactivate(); // CR3 may still hold the last polled space
+    drop(space);
+    report_kill(pid, reason);
+    SCHED.lock().finish(pid, ExitStatus::Killed(reason));
+}
+
+/// The console line for a kill.
+fn report_kill(pid: Pid, reason: KillReason) {
+    let name = SCHED
+        .lock()
+        .tasks
+        .get(&pid)
+        .map(|t| t.name.clone())
+        .unwrap_or_default();
+    kprintln!("task {pid} ({name}) killed: {reason}");
+}
+
 /// Polls one task; returns whether it is gone (it ended now, or had already ended
 /// and this was a stale wake-up), so its waker can be dropped.
 fn poll_task(pid: Pid, waker: &Waker) -> bool {
@@ -75,54 +140,38 @@ fn poll_task(pid: Pid, waker: &Waker) -> bool {
             None => None, // a stale wake-up of a task that has ended
         }
     };
-    let Some((future, space)) = taken else {
+    let Some((mut future, space)) = taken else {
         return true;
     };
 
     vm::active::install(space);
     set_current(Some(pid));
-    let mut slot = Some(future);
-    let mut outcome = Poll::Pending;
-    let mut cx = Context::from_waker(waker);
-    let run = guard::guarded(|| {
-        if let Some(f) = slot.as_mut() {
-            outcome = f.0.as_mut().poll(&mut cx);
-            if outcome.is_ready() {
-                slot = None; // drop the finished future while its memory is active
-            }
+    let outcome = future.0.as_mut().poll(&mut Context::from_waker(waker));
+    let doomed = sched::take_doomed();
+    let status = match (outcome, doomed) {
+        (_, Some(reason)) => {
+            report_kill(pid, reason);
+            ExitStatus::Killed(reason)
         }
-    });
-    set_current(None);
-    let space = vm::active::take().expect("the polled task's space");
-
-    let status = match (run, outcome) {
-        (Ok(()), Poll::Pending) => {
+        (Poll::Ready(code), None) => ExitStatus::Exited(code),
+        (Poll::Pending, None) => {
+            set_current(None);
+            let space = vm::active::take().expect("the polled task's space");
             let mut sched = SCHED.lock();
             let task = sched
                 .tasks
                 .get_mut(&pid)
                 .expect("a polled task stays in the table");
-            task.future = slot;
+            task.future = Some(future);
             task.space = Some(space);
             return false;
         }
-        (Ok(()), Poll::Ready(code)) => ExitStatus::Exited(code),
-        (Err(guard::Abandoned), _) => {
-            if let Some(future) = slot {
-                // Mid-poll state: not safe to drop (see the task module); free its box.
-                guard::free_abandoned(future.0);
-            }
-            let reason = vm::fault::take_kill().map_or("killed".to_string(), |r| r.to_string());
-            let name = SCHED
-                .lock()
-                .tasks
-                .get(&pid)
-                .map(|t| t.name.clone())
-                .unwrap_or_default();
-            kprintln!("task {pid} ({name}) killed: {reason}");
-            ExitStatus::Killed(reason)
-        }
     };
+    // Ended: drop the future while its memory is still active (a plain drop, also
+    // for a killed task — its poll returned normally), then free the space.
+    drop(future);
+    set_current(None);
+    let space = vm::active::take().expect("the polled task's space");
     vm::active::deactivate();
     let t0 = crate::arch::cpu::rdtsc();
     drop(space); // frees its frames and page tables

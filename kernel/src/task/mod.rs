@@ -1,15 +1,14 @@
 //! Tasks: async futures, each with its own address space, run by one executor.
 //!
-//! A task is polled with its address space active and inside a fault guard
-//! (`arch::guard`). If a page fault in the poll cannot be satisfied, the task is
-//! killed on the spot: the guard abandons the poll, the executor frees the future's
-//! box without running its destructor (its state is mid-poll and not safe to drop —
-//! heap objects the future owns are not reclaimed), frees its address space (frames and page tables, exactly), records
-//! `Killed(reason)` and wakes its waiter. Kernel locks are never held while task code
-//! touches its user memory (API calls copy nothing from it), so a kill leaves no
-//! kernel lock held; a lock the *app* held across the faulting access stays held.
+//! A task is polled with its address space active. A task dies when its own access
+//! fails (a user accessor or its ring-3 code: the kernel marks it and its code gets
+//! `Killed`) or when Ctrl-C ends the foreground command. Either way the executor
+//! drops its future — a plain drop, between polls or after the poll returned, so
+//! every destructor runs and nothing it owned stays allocated — then frees its
+//! address space (frames and page tables, exactly), records `Killed(reason)` and
+//! wakes its waiter. See `executor` for why this cannot hang.
 
 pub mod executor;
 pub mod sched;
 
-pub use sched::{current, spawn};
+pub use sched::{current, kill_current, spawn};

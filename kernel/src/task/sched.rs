@@ -1,5 +1,6 @@
 //! The task table: live tasks, finished ones waiting to be reaped, and who waits on
 //! whom. Shared by the executor and the API calls (`spawn`, `wait`, `getpid`).
+use crate::arch::cpu::OneCpu;
 use crate::vm::{active, space::AddressSpace};
 use alloc::{
     collections::{BTreeMap, VecDeque},
@@ -12,16 +13,12 @@ use core::{
     sync::atomic::{AtomicU64, Ordering},
     task::{Context, Poll, Waker},
 };
-use lazuli_api::{BoxFuture, ExitStatus, ForkError, Pid, TaskInfo, WaitError};
+use lazuli_api::{BoxFuture, ExitStatus, ForkError, KillReason, Pid, TaskInfo, WaitError};
 use spin::Mutex;
 
-/// A task's future. lazuli runs on one CPU, so futures never move between CPUs;
-/// apps may hold `!Send` things (raw pointers into their memory) across `.await`.
-pub struct TaskFuture(pub BoxFuture<i32>);
-
-// SAFETY: single CPU — a TaskFuture is created, polled and dropped on the same CPU,
-// and only inside the executor or API calls made from a task, never from interrupts.
-unsafe impl Send for TaskFuture {}
+/// A task's future. Futures are not `Send` (apps may hold `!Send` things across
+/// `.await`); on lazuli's one CPU they never move, which [`OneCpu`] vouches for.
+pub type TaskFuture = OneCpu<BoxFuture<i32>>;
 
 pub struct Task {
     pub name: String,
@@ -68,6 +65,40 @@ pub(super) fn set_current(pid: Option<Pid>) {
     CURRENT.store(pid.map_or(0, |p| p.0), Ordering::Relaxed);
 }
 
+/// Why the task being polled must end once its poll returns (set by its own failed
+/// access or user-mode code; the first reason is kept).
+static DOOMED: Mutex<Option<KillReason>> = Mutex::new(None);
+
+/// Marks the task being polled for death: the executor ends it when the poll
+/// returns, dropping its future (so destructors run and nothing leaks). The task's
+/// code gets `Killed` and must not go on (the API's accessors wait forever).
+pub fn kill_current(reason: KillReason) {
+    assert!(
+        current().is_some(),
+        "a task kill outside any task: {reason}"
+    );
+    DOOMED.lock().get_or_insert(reason);
+}
+
+/// The kill recorded during the poll that just returned, if any.
+pub(super) fn take_doomed() -> Option<KillReason> {
+    DOOMED.lock().take()
+}
+
+/// The task whose group Ctrl-C kills, if the shell runs one.
+static FOREGROUND: Mutex<Option<Pid>> = Mutex::new(None);
+
+/// Sets (or clears) the foreground task: Ctrl-C kills it and its descendants.
+pub fn set_foreground(pid: Option<Pid>) {
+    *FOREGROUND.lock() = pid;
+    crate::input::set_interruptible(pid.is_some());
+}
+
+/// The foreground task, if any.
+pub fn foreground() -> Option<Pid> {
+    *FOREGROUND.lock()
+}
+
 impl Scheduler {
     fn new_pid(&mut self) -> Pid {
         let pid = Pid(self.next_pid);
@@ -87,12 +118,27 @@ impl Scheduler {
         let task = Task {
             name: name.to_string(),
             parent,
-            future: Some(TaskFuture(future)),
+            future: Some(OneCpu(future)),
             space: Some(space),
         };
         self.tasks.insert(pid, task);
         READY.lock().push_back(pid);
         pid
+    }
+
+    /// `root` and every live task descending from it, `root` first.
+    pub fn group(&self, root: Pid) -> Vec<Pid> {
+        let mut group = Vec::new();
+        if self.tasks.contains_key(&root) {
+            group.push(root);
+        }
+        let mut next = 0;
+        while let Some(&parent) = group.get(next) {
+            next += 1;
+            let children = self.tasks.iter().filter(|(_, t)| t.parent == Some(parent));
+            group.extend(children.map(|(&pid, _)| pid));
+        }
+        group
     }
 
     /// Records that `pid` ended: reaps its own unwaited children, tells its waiter.
@@ -127,7 +173,7 @@ pub fn spawn(name: &str, parent: Option<Pid>, future: BoxFuture<i32>) -> Pid {
         Ok(space) => sched.add(name, parent, space, future),
         Err(_) => {
             let pid = sched.new_pid();
-            let status = ExitStatus::Killed("out of memory".to_string());
+            let status = ExitStatus::Killed(KillReason::OutOfMemory);
             sched.zombies.insert(pid, Zombie { parent, status });
             pid
         }

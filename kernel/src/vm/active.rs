@@ -33,8 +33,13 @@ pub fn with<R>(f: impl FnOnce(&mut AddressSpace) -> R) -> Option<R> {
     ACTIVE.lock().as_mut().map(f)
 }
 
-/// Like [`with`], but gives up (None) instead of spinning if the slot is locked —
-/// for the page-fault handler, which may interrupt code holding it.
-pub fn try_with<R>(f: impl FnOnce(&mut AddressSpace) -> R) -> Option<R> {
-    ACTIVE.try_lock()?.as_mut().map(f)
+/// The slot was locked: the code that was interrupted holds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Locked;
+
+/// Like [`with`], but gives up instead of spinning if the slot is locked — for the
+/// page-fault handler, which may interrupt code holding it.
+pub fn try_with<R>(f: impl FnOnce(&mut AddressSpace) -> R) -> Result<Option<R>, Locked> {
+    let mut slot = ACTIVE.try_lock().ok_or(Locked)?;
+    Ok(slot.as_mut().map(f))
 }

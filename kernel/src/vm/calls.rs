@@ -1,9 +1,9 @@
 //! The VM system calls, on the active (calling task's) address space. Arguments are
 //! checked by the pure policy (`lazuli_vm::Break`) before anything is touched.
 use super::active;
-use alloc::{string::ToString, vec::Vec};
+use alloc::vec::Vec;
 use lazuli_api::RegionView;
-use lazuli_vm::{MapRequest, Placement, Prot, VmError};
+use lazuli_vm::{MapKind, MapRequest, Placement, Prot, VmError};
 
 /// The seed `mmap`: the start of a new lazily backed region, or 0.
 pub fn mmap(nbytes: isize) -> usize {
@@ -36,12 +36,11 @@ pub fn sbrk(delta: isize) -> usize {
 }
 
 /// Decodes a `map` call at the API edge; errors come from `lazuli_vm`'s checks.
-pub fn map(len: usize, prot: Prot, at: Placement, guard: bool) -> Result<usize, VmError> {
+pub fn map(len: usize, kind: MapKind, at: Placement) -> Result<usize, VmError> {
     let req = MapRequest {
         len: len as u64,
-        prot,
+        kind,
         placement: at,
-        guard,
     };
     active::with(|s| s.map(&req))
         .unwrap_or(Err(VmError::NotMapped))
@@ -76,8 +75,8 @@ pub fn regions() -> Vec<RegionView> {
             .map(|r| RegionView {
                 start: r.start as usize,
                 end: r.end as usize,
-                kind: r.kind.to_string(),
-                prot: r.prot.to_string(),
+                kind: r.kind,
+                prot: r.prot,
             })
             .collect()
     })

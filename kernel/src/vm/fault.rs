@@ -1,48 +1,54 @@
 //! The page-fault path after the trap: decide (pure, `lazuli_vm::resolve_fault`), then
 //! apply — allocate a frame, zero it, map it with the region's flags — or report why
-//! the task must die.
+//! the access must fail. Only the task's own accesses come here (ring-3 code or the
+//! user-access routines); the trap panics for any other fault.
 use super::active;
 use lazuli_vm::{Access, FaultAction, FaultReport, Why, resolve_fault};
-use spin::Mutex;
 
-/// Satisfies a fault on `addr`, or says why it cannot be.
+/// Satisfies a fault of the task's own access on `addr`, or says why it cannot be.
 pub fn handle(addr: u64, access: Access, present: bool) -> Result<(), FaultReport> {
+    let oom = FaultReport {
+        addr,
+        access,
+        why: Why::OutOfMemory,
+    };
     let outcome =
         active::try_with(
             |space| match resolve_fault(&space.regions, addr, access, present) {
                 FaultAction::MapZeroed { page, prot } => {
-                    space.map_zeroed(page, prot).map_err(|_| FaultReport {
-                        addr,
-                        access,
-                        why: Why::OutOfMemory,
-                    })
+                    space.map_zeroed(page, prot).map_err(|_| oom)
                 }
                 FaultAction::CopyOnWrite { page, prot } => {
-                    space.resolve_cow(page, prot).map_err(|_| FaultReport {
-                        addr,
-                        access,
-                        why: Why::OutOfMemory,
-                    })
+                    space.resolve_cow(page, prot).map_err(|_| oom)
                 }
                 FaultAction::Kill(report) => Err(report),
             },
         );
-    // No active space (kernel context) or its lock held (a kernel bug): not mapped.
-    outcome.unwrap_or(Err(FaultReport {
+    match outcome {
+        Ok(Some(result)) => result,
+        // A user access outside any task: the caller was kernel code, not a task.
+        Ok(None) => panic!("user access outside any task: {addr:#x} ({access})"),
+        Err(active::Locked) => {
+            panic!("user access at {addr:#x} ({access}) while the address-space lock is held")
+        }
+    }
+}
+
+/// What a fault in kernel code (a bug) would mean, for its panic message. Looks at
+/// the active regions only if their lock is free; changes nothing.
+pub fn explain(addr: u64, access: Access, present: bool) -> FaultReport {
+    let not_mapped = FaultReport {
         addr,
         access,
         why: Why::NotMapped,
-    }))
-}
-
-static LAST_KILL: Mutex<Option<FaultReport>> = Mutex::new(None);
-
-/// Remembers why the running task is being killed (fault handler).
-pub fn record_kill(report: FaultReport) {
-    *LAST_KILL.lock() = Some(report);
-}
-
-/// The reason recorded by the last kill (executor, after the escape).
-pub fn take_kill() -> Option<FaultReport> {
-    LAST_KILL.lock().take()
+    };
+    let decided = active::try_with(|space| resolve_fault(&space.regions, addr, access, present));
+    match decided {
+        Ok(Some(FaultAction::Kill(report))) => report,
+        Ok(None) if addr >= lazuli_vm::layout::USER_END => FaultReport {
+            why: Why::NotUserMemory,
+            ..not_mapped
+        },
+        _ => not_mapped,
+    }
 }

@@ -97,14 +97,15 @@ impl AddressSpace {
     }
 }
 
-/// Page-table flags for a region's protection. NX on everything not executable.
+/// Page-table flags for a region's protection: USER always, NX on everything not
+/// executable.
 /// No access at all is an entry without PRESENT that keeps its frame (x86 cannot
 /// express "present but unreadable"); such a page still counts in numpp.
 pub(super) fn flags_for(prot: Prot) -> Flags {
     if !prot.readable() {
         return Flags::empty();
     }
-    let mut flags = Flags::PRESENT;
+    let mut flags = Flags::PRESENT | Flags::USER_ACCESSIBLE;
     if prot.writable() {
         flags |= Flags::WRITABLE;
     }

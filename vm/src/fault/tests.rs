@@ -56,7 +56,7 @@ fn an_address_in_no_region_is_not_mapped() {
 }
 
 #[test]
-fn an_address_outside_the_user_part_is_not_mapped_whatever_the_regions_say() {
+fn below_the_user_part_is_not_mapped_and_above_it_is_not_user_memory_whatever_the_regions_say() {
     let mut set = RegionSet::new();
     set.insert(Region {
         start: 0,
@@ -78,12 +78,25 @@ fn an_address_outside_the_user_part_is_not_mapped_whatever_the_regions_say() {
     );
     assert_eq!(
         resolve_fault(&set, USER_END, Access::Write, false),
-        kill(USER_END, Access::Write, Why::NotMapped)
+        kill(USER_END, Access::Write, Why::NotUserMemory)
     );
     let kernel = 0xffff_8000_0000_1000;
     assert_eq!(
         resolve_fault(&set, kernel, Access::Read, true),
-        kill(kernel, Access::Read, Why::NotMapped)
+        kill(kernel, Access::Read, Why::NotUserMemory)
+    );
+    assert_eq!(
+        resolve_fault(&set, u64::MAX, Access::Exec, false),
+        kill(u64::MAX, Access::Exec, Why::NotUserMemory)
+    );
+    let report = FaultReport {
+        addr: kernel,
+        access: Access::Read,
+        why: Why::NotUserMemory,
+    };
+    assert_eq!(
+        report.to_string(),
+        "page fault at 0xffff800000001000 (read, not user memory)"
     );
 }
 
@@ -264,6 +277,7 @@ fn access_and_why_display_as_their_words() {
     assert_eq!(Access::Write.to_string(), "write");
     assert_eq!(Access::Exec.to_string(), "exec");
     assert_eq!(Why::NotMapped.to_string(), "not mapped");
+    assert_eq!(Why::NotUserMemory.to_string(), "not user memory");
     assert_eq!(Why::ReadOnly.to_string(), "read-only");
     assert_eq!(Why::NoAccess.to_string(), "no-access");
     assert_eq!(Why::NoExec.to_string(), "no-exec");

@@ -13,9 +13,8 @@ const U: u64 = USER_START;
 fn req(len: u64, placement: Placement) -> MapRequest {
     MapRequest {
         len,
-        prot: Prot::RW,
+        kind: MapKind::Memory(Prot::RW),
         placement,
-        guard: false,
     }
 }
 
@@ -142,7 +141,7 @@ fn regions_made_by_map_are_anon_with_the_effective_rights_of_the_request() {
         let plan = plan_map(
             &set,
             &MapRequest {
-                prot: asked,
+                kind: MapKind::Memory(asked),
                 ..req(P, Placement::Anywhere)
             },
         )
@@ -156,8 +155,7 @@ fn regions_made_by_map_are_anon_with_the_effective_rights_of_the_request() {
 fn a_guard_request_makes_a_no_access_guard_region_whatever_the_prot() {
     let mut set = RegionSet::new();
     let guard = MapRequest {
-        prot: Prot::RWX,
-        guard: true,
+        kind: MapKind::Guard,
         ..req(2 * P, Placement::Fixed(U + P))
     };
     assert_eq!(map(&mut set, guard), Ok(U + P));
@@ -383,7 +381,7 @@ fn commit_map_merges_with_touching_anon_regions_of_the_same_prot() {
         vec![anon(U, 3, Prot::RW)]
     );
     let ro = MapRequest {
-        prot: Prot::READ,
+        kind: MapKind::Memory(Prot::READ),
         ..req(P, Placement::Anywhere)
     };
     assert_eq!(map(&mut set, ro), Ok(U + 3 * P));

@@ -2,8 +2,8 @@
 use crate::cases::{Case, Outcome};
 use crate::{ensure, ensure_eq, task_case};
 use lazuli_api::{
-    ExitStatus, ForkError, Placement, Prot, VmError, fork, free_frames, heap_used, map, mmap,
-    mprotect, munmap, numvp, sbrk, spawn, user, wait,
+    ForkError, Placement, Prot, VmError, fork, free_frames, map, mmap, mprotect, munmap, numvp,
+    sbrk, spawn, user, wait,
 };
 use lazuli_vm::layout::{BREAK_LIMIT, BREAK_START};
 
@@ -55,10 +55,10 @@ async fn mmap_overflow() -> Outcome {
 
 async fn region_edges() -> Outcome {
     let a = mmap(2 * PAGE as isize);
-    user::store(a, 1);
-    user::store(a + 2 * PAGE - 1, 2);
+    user::store(a, 1).await;
+    user::store(a + 2 * PAGE - 1, 2).await;
     ensure_eq!(
-        (user::load(a), user::load(a + 2 * PAGE - 1)),
+        (user::load(a).await, user::load(a + 2 * PAGE - 1).await),
         (1, 2),
         "first and last byte"
     );
@@ -113,7 +113,7 @@ async fn cow_fork_oom() -> Outcome {
     let a = mmap(1 << 30);
     let mut i = 0;
     while free_frames() > 2 {
-        user::store(a + i * PAGE, 1);
+        user::store(a + i * PAGE, 1).await;
         i += 1;
     }
     let frames = free_frames();
@@ -124,23 +124,21 @@ async fn cow_fork_oom() -> Outcome {
         "copy-on-write fork with 2 free frames"
     );
     ensure_eq!(free_frames(), frames, "nothing leaked");
-    ensure!(user::load(a) == 1, "our memory is intact");
+    ensure!(user::load(a).await == 1, "our memory is intact");
     Ok(())
 }
 
 async fn kill_leaks_no_heap() -> Outcome {
     // Warm up the task table and the waker map so their growth is not counted.
     let _ = wait(spawn("warm", async { 0 })).await;
-    let heap = heap_used();
+    let heap = lazuli_api::heap().used;
     let pid = spawn("victim", async {
-        user::store(0x10, 1);
+        user::store(0x10, 1).await;
         0
     });
-    let killed = wait(pid).await
-        == Ok(ExitStatus::Killed(
-            "page fault at 0x10 (write, not mapped)".into(),
-        ));
+    let killed =
+        crate::check::ended(wait(pid).await) == "killed: page fault at 0x10 (write, not mapped)";
     ensure!(killed, "the victim was killed for its write");
-    ensure_eq!(heap_used(), heap, "heap in use after the kill");
+    ensure_eq!(lazuli_api::heap().used, heap, "heap in use after the kill");
     Ok(())
 }

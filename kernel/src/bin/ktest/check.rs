@@ -39,3 +39,15 @@ macro_rules! task_case {
         }
     };
 }
+
+/// How a task ended, as text to compare: `exited 0`, `killed: REASON`, or the wait
+/// error.
+pub fn ended(
+    status: Result<lazuli_api::ExitStatus, lazuli_api::WaitError>,
+) -> alloc::string::String {
+    match status {
+        Ok(lazuli_api::ExitStatus::Exited(code)) => alloc::format!("exited {code}"),
+        Ok(lazuli_api::ExitStatus::Killed(reason)) => alloc::format!("killed: {reason}"),
+        Err(e) => alloc::format!("wait failed: {e:?}"),
+    }
+}

@@ -61,11 +61,10 @@ fn rw() -> Prot {
     Prot::RW
 }
 
-async fn status_of(body: impl core::future::Future<Output = i32> + 'static) -> ExitStatus {
+/// Runs `body` as a task of its own; how it ended, as `check::ended` says it.
+async fn status_of(body: impl core::future::Future<Output = i32> + 'static) -> String {
     let pid = lazuli_api::spawn("victim", body);
-    wait(pid)
-        .await
-        .unwrap_or(ExitStatus::Killed(String::from("wait failed")))
+    crate::check::ended(wait(pid).await)
 }
 
 async fn map_lazy_many() -> Outcome {
@@ -87,9 +86,9 @@ async fn map_lazy_many() -> Outcome {
     );
     let seed = lazuli_api::mmap(4096);
     ensure!(seed != 0, "the seed mmap still works beside map");
-    user::store(a + PAGE, 5);
+    user::store(a + PAGE, 5).await;
     ensure_eq!(
-        (user::load(a + PAGE), numpp()),
+        (user::load(a + PAGE).await, numpp()),
         (5, pp + 1),
         "(value, numpp)"
     );
@@ -151,7 +150,7 @@ async fn map_fixed() -> Outcome {
         Ok(at),
         "fixed map"
     );
-    user::store(at, 9);
+    user::store(at, 9).await;
     let (frames, tables) = (free_frames(), getptsize());
     ensure_eq!(
         map(PAGE, rw(), Placement::FixedNoReplace((at + PAGE) as u64)),
@@ -169,22 +168,22 @@ async fn map_fixed() -> Outcome {
         frames + 1 + tables_freed,
         "the replaced page's frame was freed"
     );
-    ensure_eq!(user::load(at), 0, "the new mapping starts zeroed");
+    ensure_eq!(user::load(at).await, 0, "the new mapping starts zeroed");
     Ok(())
 }
 
 async fn read_only_kills() -> Outcome {
     let status = status_of(async {
         let a = map(PAGE, Prot::READ, Placement::Anywhere).unwrap_or(0);
-        let seen = user::load(a); // reading is fine, and maps a zero page
-        user::store(a, seen + 1);
+        let seen = user::load(a).await; // reading is fine, and maps a zero page
+        user::store(a, seen + 1).await;
         0
     })
     .await;
     let a = USER_START as usize; // the fresh task's first fit
     ensure_eq!(
         status,
-        ExitStatus::Killed(format!("page fault at {a:#x} (write, read-only)")),
+        format!("killed: page fault at {a:#x} (write, read-only)"),
         "end"
     );
     Ok(())
@@ -192,33 +191,47 @@ async fn read_only_kills() -> Outcome {
 
 async fn write_only_rules() -> Outcome {
     let w = map(PAGE, Prot::WRITE, Placement::Anywhere).map_err(|e| format!("map: {e}"))?;
-    user::store(w, 3);
-    ensure_eq!(user::load(w), 3, "write-only reads as read+write on x86");
+    user::store(w, 3).await;
+    ensure_eq!(
+        user::load(w).await,
+        3,
+        "write-only reads as read+write on x86"
+    );
     let status = status_of(async {
         let a = map(PAGE, Prot::NONE, Placement::Anywhere).unwrap_or(0);
-        i32::from(user::load(a))
+        i32::from(user::load(a).await)
     })
     .await;
     let a = USER_START as usize;
     ensure_eq!(
         status,
-        ExitStatus::Killed(format!("page fault at {a:#x} (read, no-access)")),
+        format!("killed: page fault at {a:#x} (read, no-access)"),
         "none region read"
     );
     Ok(())
 }
 
+/// Whether the first byte of page `i` of the `pages` pages at `a` is `want(i)`, all i.
+async fn pages_hold(a: usize, pages: usize, want: impl Fn(usize) -> u8) -> bool {
+    for i in 0..pages {
+        if user::load(a + i * PAGE).await != want(i) {
+            return false;
+        }
+    }
+    true
+}
+
 /// Maps `pages` pages and touches them all.
-fn touched(pages: usize) -> Result<usize, String> {
+async fn touched(pages: usize) -> Result<usize, String> {
     let a = map(pages * PAGE, rw(), Placement::Anywhere).map_err(|e| format!("map: {e}"))?;
     for i in 0..pages {
-        user::store(a + i * PAGE, i as u8 + 1);
+        user::store(a + i * PAGE, i as u8 + 1).await;
     }
     Ok(a)
 }
 
 async fn munmap_parts() -> Outcome {
-    let a = touched(8)?;
+    let a = touched(8).await?;
     let (vp, pp, frames) = (numvp(), numpp(), free_frames());
     munmap(a, PAGE).map_err(|e| format!("head: {e}"))?;
     munmap(a + 7 * PAGE, PAGE).map_err(|e| format!("tail: {e}"))?;
@@ -229,7 +242,7 @@ async fn munmap_parts() -> Outcome {
         "after 4 pages unmapped"
     );
     ensure_eq!(
-        (user::load(a + PAGE), user::load(a + 5 * PAGE)),
+        (user::load(a + PAGE).await, user::load(a + 5 * PAGE).await),
         (2, 6),
         "surviving pages keep their values"
     );
@@ -255,8 +268,8 @@ async fn munmap_spanning() -> Outcome {
     for i in 0..3 {
         let at = base + i * 4 * PAGE; // three 2-page regions with 2-page gaps
         map(2 * PAGE, rw(), Placement::Fixed((at) as u64)).map_err(|e| format!("map: {e}"))?;
-        user::store(at, 1);
-        user::store(at + PAGE, 1);
+        user::store(at, 1).await;
+        user::store(at + PAGE, 1).await;
     }
     ensure!(getptsize() > pt, "tables were created");
     munmap(base, 12 * PAGE).map_err(|e| format!("munmap: {e}"))?;
@@ -268,41 +281,41 @@ async fn munmap_spanning() -> Outcome {
 async fn after_munmap_kills() -> Outcome {
     let status = status_of(async {
         let a = map(2 * PAGE, rw(), Placement::Anywhere).unwrap_or(0);
-        user::store(a + PAGE, 1);
+        user::store(a + PAGE, 1).await;
         let _ = munmap(a + PAGE, PAGE);
-        i32::from(user::load(a + PAGE))
+        i32::from(user::load(a + PAGE).await)
     })
     .await;
     let gone = USER_START as usize + PAGE;
     ensure_eq!(
         status,
-        ExitStatus::Killed(format!("page fault at {gone:#x} (read, not mapped)")),
+        format!("killed: page fault at {gone:#x} (read, not mapped)"),
         "end"
     );
     Ok(())
 }
 
 async fn mprotect_split() -> Outcome {
-    let a = touched(3)?;
+    let a = touched(3).await?;
     mprotect(a + PAGE, PAGE, Prot::READ).map_err(|e| format!("mprotect: {e}"))?;
     let mine: Vec<_> = regions()
         .into_iter()
         .filter(|r| r.start >= a && r.end <= a + 3 * PAGE)
         .collect();
-    let prots: Vec<&str> = mine.iter().map(|r| r.prot.as_str()).collect();
-    ensure_eq!(prots, ["rw", "r", "rw"], "three pieces");
-    user::store(a + 2 * PAGE, 1); // still writable
+    let prots: Vec<Prot> = mine.iter().map(|r| r.prot).collect();
+    ensure_eq!(prots, [Prot::RW, Prot::READ, Prot::RW], "three pieces");
+    user::store(a + 2 * PAGE, 1).await; // still writable
     let status = status_of(async move {
-        let a = touched(3).unwrap_or(0);
+        let a = touched(3).await.unwrap_or(0);
         let _ = mprotect(a + PAGE, PAGE, Prot::READ);
-        user::store(a + PAGE, 1); // present page, now read-only
+        user::store(a + PAGE, 1).await; // present page, now read-only
         0
     })
     .await;
     let target = USER_START as usize + PAGE;
     ensure_eq!(
         status,
-        ExitStatus::Killed(format!("page fault at {target:#x} (write, read-only)")),
+        format!("killed: page fault at {target:#x} (write, read-only)"),
         "end"
     );
     Ok(())
@@ -317,7 +330,7 @@ async fn mprotect_gap() -> Outcome {
         Err(VmError::NotMapped),
         "across the gap"
     );
-    user::store(base, 1); // still writable: nothing changed
+    user::store(base, 1).await; // still writable: nothing changed
     ensure_eq!(
         mprotect(base + 1, PAGE, Prot::READ),
         Err(VmError::Unaligned),
@@ -328,19 +341,19 @@ async fn mprotect_gap() -> Outcome {
 
 async fn nx_kills() -> Outcome {
     let code = map(PAGE, Prot::RWX, Placement::Anywhere).map_err(|e| format!("map: {e}"))?;
-    user::store(code, 0xc3); // ret
-    user::call(code);
+    user::store(code, 0xc3).await; // ret
+    user::call(code).await;
     let status = status_of(async {
         let a = map(PAGE, rw(), Placement::Anywhere).unwrap_or(0);
-        user::store(a, 0xc3);
-        user::call(a);
+        user::store(a, 0xc3).await;
+        user::call(a).await;
         0
     })
     .await;
     let a = USER_START as usize;
     ensure_eq!(
         status,
-        ExitStatus::Killed(format!("page fault at {a:#x} (exec, no-exec)")),
+        format!("killed: page fault at {a:#x} (exec, no-exec)"),
         "end"
     );
     Ok(())
@@ -349,13 +362,13 @@ async fn nx_kills() -> Outcome {
 async fn guard_kills() -> Outcome {
     let status = status_of(async {
         let g = map_guard(PAGE, Placement::Anywhere).unwrap_or(0);
-        i32::from(user::load(g + 8))
+        i32::from(user::load(g + 8).await)
     })
     .await;
     let g = USER_START as usize + 8;
     ensure_eq!(
         status,
-        ExitStatus::Killed(format!("page fault at {g:#x} (guard page)")),
+        format!("killed: page fault at {g:#x} (guard page)"),
         "end"
     );
     ensure_eq!(
@@ -370,16 +383,15 @@ const STACK_GUARD: usize = lazuli_vm::layout::GUARD_BOTTOM as usize;
 
 async fn cow_accounting() -> Outcome {
     const N: usize = 16;
-    let a = touched(N)?;
+    let a = touched(N).await?;
     let frames = free_frames();
     let child = fork(async move {
         let before = free_frames();
         for i in 0..N / 2 {
-            user::store(a + i * PAGE, 0xcc); // first writes copy
+            user::store(a + i * PAGE, 0xcc).await; // first writes copy
         }
         let copied = before - free_frames();
-        let mine =
-            (0..N).all(|i| user::load(a + i * PAGE) == if i < N / 2 { 0xcc } else { i as u8 + 1 });
+        let mine = pages_hold(a, N, |i| if i < N / 2 { 0xcc } else { i as u8 + 1 }).await;
         if copied == N / 2 && mine { 0 } else { 1 }
     })
     .map_err(|e| format!("fork: {e:?}"))?;
@@ -394,7 +406,7 @@ async fn cow_accounting() -> Outcome {
         "child: one frame per first write, sees its writes"
     );
     ensure!(
-        (0..N).all(|i| user::load(a + i * PAGE) == i as u8 + 1),
+        pages_hold(a, N, |i| i as u8 + 1).await,
         "parent still sees its own values"
     );
     ensure_eq!(
@@ -406,12 +418,12 @@ async fn cow_accounting() -> Outcome {
 }
 
 async fn cow_last_owner() -> Outcome {
-    let a = touched(4)?;
+    let a = touched(4).await?;
     let child = fork(async { 0 }).map_err(|e| format!("fork: {e:?}"))?;
     let _ = wait(child).await;
     let frames = free_frames();
     for i in 0..4 {
-        user::store(a + i * PAGE, 7); // read-only since the fork, but ours alone now
+        user::store(a + i * PAGE, 7).await; // read-only since the fork, but ours alone now
     }
     ensure_eq!(
         free_frames(),
@@ -422,21 +434,21 @@ async fn cow_last_owner() -> Outcome {
 }
 
 async fn cow_storm() -> Outcome {
-    let a = touched(8)?;
+    let a = touched(8).await?;
     let frames = free_frames();
     let mut children = Vec::new();
     for k in 0..24usize {
         let child = fork(async move {
-            user::store(a + (k % 8) * PAGE, k as u8);
+            user::store(a + (k % 8) * PAGE, k as u8).await;
             if k % 3 == 0
                 && let Ok(grandchild) = fork(async move {
-                    user::store(a, 1);
+                    user::store(a, 1).await;
                     0
                 })
             {
                 let _ = wait(grandchild).await;
             }
-            i32::from(user::load(a + (k % 8) * PAGE) != k as u8)
+            i32::from(user::load(a + (k % 8) * PAGE).await != k as u8)
         })
         .map_err(|e| format!("fork {k}: {e:?}"))?;
         children.push(child);
@@ -446,7 +458,7 @@ async fn cow_storm() -> Outcome {
     }
     ensure_eq!(free_frames(), frames, "every frame back after the storm");
     ensure!(
-        (0..8).all(|i| user::load(a + i * PAGE) == i as u8 + 1),
+        pages_hold(a, 8, |i| i as u8 + 1).await,
         "parent's pages untouched"
     );
     Ok(())

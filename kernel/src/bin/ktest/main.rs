@@ -2,7 +2,9 @@
 //! line from serial: `run` runs every case (see `cases`) and powers off with
 //! success iff all passed; `panic` panics on purpose (to test panic reporting);
 //! `fault` makes the executor itself — kernel code outside any task — touch an
-//! unmapped address, which must panic with the fault's details.
+//! unmapped address, which must panic with the fault's details; `lockfault` makes
+//! kernel code running for a task fault while it holds the address-space lock,
+//! which must panic the same way (never hang, never become a task kill).
 //!
 //! Output per case: `test NAME ... ok` or `test NAME ... FAILED: why`, then
 //! `ktest: N passed, M failed`. Host-side tests (tests/kernel.rs) read these lines.
@@ -35,7 +37,7 @@ fn kmain(boot: &'static mut BootInfo) -> ! {
     task::executor::run_until(|| {
         if FAULT_OUTSIDE_TASKS.load(Ordering::Relaxed) {
             // Executor context: no task is being polled, so this cannot kill one.
-            lazuli_api::user::load(0xdead_0000);
+            lazuli_kernel::arch::cpu::kernel_bug_read(0xdead_0000);
         }
         false
     });
@@ -56,12 +58,20 @@ async fn runner() -> i32 {
             FAULT_OUTSIDE_TASKS.store(true, Ordering::Relaxed);
             0
         }
+        "lockfault" => {
+            // Kernel code on behalf of this task, with a kernel lock held.
+            lazuli_kernel::vm::active::with(|_| {
+                lazuli_kernel::arch::cpu::kernel_bug_read(0xdead_0000)
+            });
+            kprintln!("ktest: the lock fault came back");
+            qemu::exit(false)
+        }
         "run" => {
             let failed = cases::run_all().await;
             qemu::exit(failed == 0)
         }
         other => {
-            kprintln!("ktest: unknown command {other:?} (run | panic | fault)");
+            kprintln!("ktest: unknown command {other:?} (run | panic | fault | lockfault)");
             qemu::exit(false)
         }
     }

@@ -1,4 +1,4 @@
-//! COM1 (0x3f8): the serial console. Writes are polled; received bytes raise IRQ 4
+//! COM1 (0x3f8): the serial console (the UART itself, so it lives in `arch`). Writes are polled; received bytes raise IRQ 4
 //! (the UART's "data available" interrupt, which `uart_16550` enables) and are read
 //! by [`receive`] from that handler.
 use core::fmt::Write;

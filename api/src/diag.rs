@@ -1,0 +1,50 @@
+//! Diagnostics: hooks for benchmarks and tests, kept apart from the app API proper.
+//! Nothing here changes what a task can do; it only measures the kernel.
+use spin::Once;
+
+/// What the kernel offers benchmarks and tests. Implemented once, by the kernel.
+pub trait Diagnostics: Sync {
+    /// A serialised TSC reading (`lfence; rdtsc`).
+    fn timestamp(&self) -> u64;
+    /// Ticks to zero one frame with the fault path's method.
+    fn zero_page_ticks(&self) -> u64;
+    /// Ticks spent freeing the address space of the task that ended last.
+    fn last_teardown_ticks(&self) -> u64;
+    /// Executes `int3`, an exception round trip whose handler only counts.
+    fn breakpoint(&self);
+}
+
+static DIAGNOSTICS: Once<&'static dyn Diagnostics> = Once::new();
+
+pub(crate) fn install(diagnostics: &'static dyn Diagnostics) {
+    DIAGNOSTICS.call_once(|| diagnostics);
+}
+
+fn diagnostics() -> &'static dyn Diagnostics {
+    *DIAGNOSTICS
+        .get()
+        .expect("lazuli-api diagnostics used before the kernel installed them")
+}
+
+/// A serialised TSC reading, for measuring in ticks.
+pub fn timestamp() -> u64 {
+    diagnostics().timestamp()
+}
+
+/// Ticks the kernel takes to zero one frame with the fault path's method (a frame
+/// is taken, zeroed, given back) — `bench zero_page`.
+pub fn zero_page_ticks() -> u64 {
+    diagnostics().zero_page_ticks()
+}
+
+/// Ticks the kernel spent freeing the address space of the task that ended last
+/// (frames, page tables, root) — `bench exit_free_N`.
+pub fn last_teardown_ticks() -> u64 {
+    diagnostics().last_teardown_ticks()
+}
+
+/// An exception round trip whose handler does no work: the floor under every
+/// fault (`bench null_fault`).
+pub fn breakpoint() {
+    diagnostics().breakpoint()
+}

@@ -1,0 +1,61 @@
+//! `fill` and `check`: write the pattern (see [`super::pattern`]) into every page of
+//! a range, in address order, and read it back.
+use super::pattern::{PAGE_SIZE, PATTERN_OFFSETS, pages_in, pattern_value};
+use alloc::format;
+use lazuli_api::{println, user, yield_now};
+
+/// Pages between two looks at other tasks (and Ctrl-C) during a long range.
+const PAGES_PER_TURN: usize = 256;
+
+/// The address of page `i` of the range at `addr`. Past the end of the address
+/// space it is `usize::MAX`, an address the kernel refuses like any above USER_END.
+fn page_at(addr: usize, i: usize) -> usize {
+    i.checked_mul(PAGE_SIZE)
+        .and_then(|off| addr.checked_add(off))
+        .unwrap_or(usize::MAX)
+}
+
+/// `fill ADDR LEN SEED`.
+pub async fn fill(addr: usize, len: usize, seed: u64) {
+    let head = format!("fill({addr:#x}, {len}, {seed})");
+    if addr % PAGE_SIZE != 0 {
+        println!("{head} = error unaligned");
+        return;
+    }
+    let pages = pages_in(len);
+    for i in 0..pages {
+        let page = page_at(addr, i);
+        let value = pattern_value(seed, i as u64);
+        for offset in PATTERN_OFFSETS {
+            user::store_u64(page.saturating_add(offset), value).await;
+        }
+        if (i + 1) % PAGES_PER_TURN == 0 {
+            yield_now().await;
+        }
+    }
+    println!("{head} = {pages} pages");
+}
+
+/// `check ADDR LEN SEED`.
+pub async fn check(addr: usize, len: usize, seed: u64) {
+    let head = format!("check({addr:#x}, {len}, {seed})");
+    if addr % PAGE_SIZE != 0 {
+        println!("{head} = error unaligned");
+        return;
+    }
+    let pages = pages_in(len);
+    for i in 0..pages {
+        let page = page_at(addr, i);
+        let value = pattern_value(seed, i as u64);
+        for offset in PATTERN_OFFSETS {
+            if user::load_u64(page.saturating_add(offset)).await != value {
+                println!("{head} = mismatch at {page:#x}");
+                return;
+            }
+        }
+        if (i + 1) % PAGES_PER_TURN == 0 {
+            yield_now().await;
+        }
+    }
+    println!("{head} = {pages} pages ok");
+}
