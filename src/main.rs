@@ -18,7 +18,7 @@ use lazuli::{
     cli::{self, Options},
     exec::{self, Exit, Send, Step},
     protocol::{self, ExecView},
-    qemu::{Display, Firmware, GDB_PORT, Machine},
+    qemu::{Console, Display, Firmware, GDB_PORT, Machine},
     tools,
 };
 use std::{
@@ -80,6 +80,11 @@ fn run(options: &Options) -> Result<Exit, String> {
         accel: options.accel,
         memory_mib: options.memory_mib,
         gdb: options.gdb,
+        console: if options.exec.is_none() && io::stdin().is_terminal() {
+            Console::Terminal
+        } else {
+            Console::Plain
+        },
     };
     if options.gdb {
         print_gdb_help(&files);
@@ -104,7 +109,7 @@ fn run(options: &Options) -> Result<Exit, String> {
             Display::Headless => "headless; this terminal is the console",
         };
         eprintln!(
-            "lazuli: booting {} ({}, {how}); `poweroff` or Ctrl-C ends it",
+            "lazuli: booting {} ({}, {how}); `poweroff` or Ctrl-A X ends it (Ctrl-C goes to lazuli)",
             machine.image.display(),
             firmware.name()
         );

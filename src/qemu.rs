@@ -103,6 +103,18 @@ pub struct Machine {
     pub memory_mib: u32,
     /// Wait for GDB on [`GDB_PORT`] before running the first instruction.
     pub gdb: bool,
+    /// How stdio carries the serial console.
+    pub console: Console,
+}
+
+/// How the serial console meets the terminal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Console {
+    /// Plain `-serial stdio`: for pipes and tests.
+    Plain,
+    /// An interactive terminal in raw mode with Ctrl-C passed through to lazuli
+    /// (`signal=off`); QEMU's multiplexer gives Ctrl-A X to quit, as with -nographic.
+    Terminal,
 }
 
 impl Machine {
@@ -115,6 +127,7 @@ impl Machine {
             accel: Accel::Tcg,
             memory_mib: 256,
             gdb: false,
+            console: Console::Plain,
         }
     }
 
@@ -136,7 +149,16 @@ impl Machine {
             "-drive",
             &drive_option(&self.image, "format=raw,snapshot=on"),
         ]);
-        push(&["-serial", "stdio", "-no-reboot"]);
+        match self.console {
+            Console::Plain => push(&["-serial", "stdio"]),
+            Console::Terminal => push(&[
+                "-chardev",
+                "stdio,id=console,mux=on,signal=off",
+                "-serial",
+                "chardev:console",
+            ]),
+        }
+        push(&["-no-reboot"]);
         let exit_device = format!("isa-debug-exit,iobase={DEBUG_EXIT_PORT:#x},iosize=0x04");
         push(&["-device", &exit_device]);
         if self.display == Display::Headless {
@@ -221,6 +243,17 @@ mod tests {
         assert!(line.contains("-accel kvm"));
         assert!(line.ends_with("-s -S"));
         assert!(line.contains("-m 1024M"));
+    }
+
+    #[test]
+    fn a_terminal_console_passes_ctrl_c_through_and_muxes_ctrl_a() {
+        let mut machine = Machine::headless("/k/a.img".into(), Firmware::Bios);
+        machine.console = Console::Terminal;
+        let line = args(&machine);
+        assert!(line.contains(
+            "-chardev stdio,id=console,mux=on,signal=off -serial chardev:console -no-reboot"
+        ));
+        assert!(!line.contains("-serial stdio"));
     }
 
     #[test]

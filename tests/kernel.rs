@@ -62,6 +62,10 @@ fn main() {
         "bios::kernel_fault_outside_tasks_panics_with_details",
         kernel_fault_outside_tasks_panics,
     ));
+    trials.push(Trial::test(
+        "bios::kernel_fault_with_a_lock_held_for_a_task_panics_instead_of_hanging",
+        kernel_fault_with_a_lock_held_panics,
+    ));
     for (firmware, suite) in suites {
         trials.extend(ktest_trials(firmware, suite));
     }
@@ -194,6 +198,28 @@ fn kernel_fault_outside_tasks_panics() -> Result<(), Failed> {
     if outcome.exit != Exit::Failure {
         return Err(failure(
             "a kernel fault must exit with the failure code (35)",
+            &outcome,
+        ));
+    }
+    Ok(())
+}
+
+/// Kernel code running for a task (the ktest task, in an API-like call) faults while
+/// it holds the address-space lock: a kernel bug, so a panic with the report — not
+/// a task kill, and not a hang on the lock (the boot's timeout would catch that).
+fn kernel_fault_with_a_lock_held_panics() -> Result<(), Failed> {
+    let outcome = boot(
+        "ktest",
+        Firmware::Bios,
+        &[type_line(KTEST.ready, "lockfault")],
+    )?;
+    let want = "KERNEL PANIC: kernel page fault at 0xdead0000 (read, not mapped) in kernel code for task 1, rip 0x";
+    if !outcome.text().lines().any(|l| l.starts_with(want)) {
+        return Err(failure(&format!("no line starting `{want}`"), &outcome));
+    }
+    if outcome.text().contains("killed") || outcome.exit != Exit::Failure {
+        return Err(failure(
+            "a kernel fault must panic (exit code 35), never kill the task",
             &outcome,
         ));
     }

@@ -67,18 +67,18 @@ mod tests {
     use super::*;
     use alloc::string::ToString;
 
-    fn region(start: usize, pages: usize, kind: &str) -> RegionView {
+    fn region(start: usize, pages: usize, kind: RegionKind) -> RegionView {
         RegionView {
             start,
             end: start + pages * PAGE,
-            kind: kind.to_string(),
-            prot: "rw".to_string(),
+            kind,
+            prot: lazuli_api::Prot::RW,
         }
     }
 
     #[test]
     fn small_regions_get_one_cell_per_page() {
-        let r = region(0x4000_0000, 4, "mmap");
+        let r = region(0x4000_0000, 4, RegionKind::Mmap);
         assert_eq!(
             row(&r, &[0x4000_0000, 0x4000_2000]),
             ("#.#.".to_string(), 1)
@@ -87,7 +87,7 @@ mod tests {
 
     #[test]
     fn large_regions_group_pages_and_mark_partial_groups() {
-        let r = region(0x4000_0000, 1 << 18, "mmap"); // 1 GiB
+        let r = region(0x4000_0000, 1 << 18, RegionKind::Mmap); // 1 GiB
         let (cells, per_cell) = row(&r, &[0x4000_0000]);
         assert_eq!(per_cell, 4096);
         assert_eq!(cells.len(), 64);
@@ -96,6 +96,6 @@ mod tests {
 
     #[test]
     fn guard_pages_draw_as_x() {
-        assert_eq!(row(&region(0x7000, 1, "guard"), &[]).0, "x");
+        assert_eq!(row(&region(0x7000, 1, RegionKind::Guard), &[]).0, "x");
     }
 }

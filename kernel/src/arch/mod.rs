@@ -8,6 +8,7 @@ pub mod gdt;
 pub mod interrupts;
 pub mod pic;
 pub mod qemu;
+pub mod rtc;
 pub mod uart;
 pub mod user_access;
 pub mod usermode;

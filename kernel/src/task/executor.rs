@@ -53,7 +53,10 @@ pub fn run_until(mut done: impl FnMut() -> bool) {
     loop {
         time::wake_due();
         input::wake_reader();
-        loop {
+        // One round: the tasks ready now. Those they wake (a task preempted in user
+        // mode wakes itself) wait for the next round, after sleepers and readers.
+        let round = READY.lock().len();
+        for _ in 0..round {
             interrupt_foreground(&mut wakers);
             let next = READY.lock().pop_front();
             let Some(pid) = next else { break };
@@ -65,6 +68,7 @@ pub fn run_until(mut done: impl FnMut() -> bool) {
                 wakers.remove(&pid);
             }
         }
+        interrupt_foreground(&mut wakers);
         if done() {
             return;
         }

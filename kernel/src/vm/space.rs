@@ -57,6 +57,13 @@ impl AddressSpace {
         pages
     }
 
+    /// The flags of the entry mapping `page`, if its tables exist and it is used
+    /// (for tests that look at what the hardware sees).
+    pub fn leaf_flags(&mut self, page: u64) -> Option<Flags> {
+        let entry = self.tables.leaf(page)?;
+        (!entry.is_unused()).then(|| entry.flags())
+    }
+
     /// Maps a freshly zeroed frame at `page` with `prot`.
     pub fn map_zeroed(&mut self, page: u64, prot: Prot) -> Result<(), OutOfFrames> {
         let frame = frame::allocate_zeroed().ok_or(OutOfFrames)?;

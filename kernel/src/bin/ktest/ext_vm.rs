@@ -54,6 +54,10 @@ pub static CASES: &[Case] = &[
         cow_accounting
     ),
     task_case!("cow_last_owner_write_reuses_the_frame", cow_last_owner),
+    task_case!(
+        "cow_parent_write_while_the_child_sleeps_leaves_the_child_the_old_value",
+        cow_parent_write_while_child_sleeps
+    ),
     task_case!("cow_fork_storm_returns_every_frame", cow_storm),
 ];
 
@@ -423,13 +427,41 @@ async fn cow_last_owner() -> Outcome {
     let _ = wait(child).await;
     let frames = free_frames();
     for i in 0..4 {
-        user::store(a + i * PAGE, 7).await; // read-only since the fork, but ours alone now
+        let page = a + i * PAGE;
+        ensure_eq!(writable(page), Some(false), "page {i} before the write");
+        user::store(page, 7).await; // read-only since the fork, but ours alone now
+        ensure_eq!(writable(page), Some(true), "page {i} after the write");
     }
     ensure_eq!(
         free_frames(),
         frames,
         "no copies: write access restored in place"
     );
+    Ok(())
+}
+
+/// Whether the active space's entry for `page` is writable (None: no entry).
+fn writable(page: usize) -> Option<bool> {
+    use x86_64::structures::paging::PageTableFlags as Flags;
+    lazuli_kernel::vm::active::with(|space| space.leaf_flags(page as u64))
+        .flatten()
+        .map(|flags| flags.contains(Flags::WRITABLE))
+}
+
+async fn cow_parent_write_while_child_sleeps() -> Outcome {
+    let a = touched(1).await?; // its first byte is 1
+    let child = fork(async move {
+        lazuli_api::sleep(30).await;
+        i32::from(user::load(a).await)
+    })
+    .map_err(|e| format!("fork: {e:?}"))?;
+    user::store(a, 99).await; // while the child sleeps, sharing the frame
+    ensure_eq!(
+        crate::check::ended(wait(child).await),
+        "exited 1",
+        "the sleeping child still sees the old value"
+    );
+    ensure_eq!(user::load(a).await, 99, "the parent sees its write");
     Ok(())
 }
 

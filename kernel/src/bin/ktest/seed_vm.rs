@@ -29,7 +29,10 @@ pub static CASES: &[Case] = &[
         "read_below_the_region_kills_with_not_mapped",
         kill_below_start
     ),
-    task_case!("kernel_half_access_kills_with_not_mapped", kill_kernel_half),
+    task_case!(
+        "kernel_half_access_kills_with_not_user_memory",
+        kill_kernel_half
+    ),
     task_case!("null_page_read_kills", kill_null),
     task_case!("stack_guard_page_kills", kill_guard),
     task_case!(
@@ -216,7 +219,7 @@ async fn kill_kernel_half() -> Outcome {
     let addr = 0xffff_9000_0000_0000usize;
     expect_kill(
         async move { user::load(addr).await.into() },
-        format!("page fault at {addr:#x} (read, not mapped)"),
+        format!("page fault at {addr:#x} (read, not user memory)"),
     )
     .await
 }

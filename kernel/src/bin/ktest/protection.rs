@@ -1,0 +1,326 @@
+//! Protection (CONTRACTS.md section 7): the address rule at the API edge, code in
+//! user pages running in ring 3, Ctrl-C, and kills that leak nothing.
+use crate::cases::{Case, Outcome};
+use crate::check::ended;
+use crate::{ensure, ensure_eq, task_case};
+use alloc::{boxed::Box, format, string::String};
+use lazuli_api::{
+    ExitStatus, KillReason, PAGE_SIZE as PAGE, Placement, Prot, free_frames, heap, map, numpp,
+    set_foreground, sleep, spawn, user, wait, yield_now,
+};
+use lazuli_kernel::input;
+use lazuli_vm::layout::{STACK_TOP, USER_END};
+
+pub static CASES: &[Case] = &[
+    task_case!(
+        "accesses_at_or_above_user_end_kill_with_not_user_memory",
+        address_rule
+    ),
+    task_case!(
+        "a_refused_write_leaves_the_kernel_heap_untouched",
+        heap_write_refused
+    ),
+    task_case!(
+        "user_code_runs_in_ring_3_and_returns_its_rax",
+        ring3_returns
+    ),
+    task_case!(
+        "user_code_faults_kill_with_the_contract_reasons",
+        ring3_faults
+    ),
+    task_case!(
+        "user_code_touching_a_lazy_page_gets_it_mapped",
+        ring3_demand_paging
+    ),
+    task_case!(
+        "an_endless_user_loop_is_preempted_and_ended_by_ctrl_c",
+        ring3_loop_interrupted
+    ),
+    task_case!(
+        "ctrl_c_ends_a_command_that_sleeps_waits_or_reads",
+        interrupt_waiting
+    ),
+    task_case!(
+        "ctrl_c_leaves_the_bytes_around_it_for_the_next_reader",
+        interrupt_type_ahead
+    ),
+    task_case!(
+        "a_thousand_kills_of_a_playground_leave_heap_and_frames_as_they_were",
+        thousand_kills
+    ),
+];
+
+/// Maps one rwx page holding `code`; returns its address.
+async fn code_page(code: &[u8]) -> Result<usize, String> {
+    let a = map(PAGE, Prot::RWX, Placement::Anywhere).map_err(|e| format!("map: {e}"))?;
+    for (i, &byte) in code.iter().enumerate() {
+        user::store(a + i, byte).await;
+    }
+    Ok(a)
+}
+
+/// Runs `body` as a task; how it ended.
+async fn run_task(body: impl core::future::Future<Output = i32> + 'static) -> String {
+    ended(wait(spawn("victim", body)).await)
+}
+
+async fn address_rule() -> Outcome {
+    let frames = free_frames();
+    let cases: [(usize, &str); 5] = [
+        (USER_END as usize, "read"),
+        (0xffff_c000_0000_0000, "read"),
+        (0xffff_8000_0000_0000, "write"),
+        (usize::MAX, "write"),
+        (USER_END as usize - 4, "write"), // a word that would cross USER_END
+    ];
+    for (i, (addr, access)) in cases.into_iter().enumerate() {
+        let got = run_task(async move {
+            match (access, i) {
+                ("read", _) => i32::from(user::load(addr).await),
+                (_, 4) => {
+                    user::store_u64(addr, 1).await;
+                    0
+                }
+                _ => {
+                    user::store(addr, 1).await;
+                    0
+                }
+            }
+        })
+        .await;
+        let want = format!("killed: page fault at {addr:#x} ({access}, not user memory)");
+        ensure_eq!(got, want, "access at {addr:#x}");
+    }
+    let got = run_task(async { i32::from(user::call(USER_END as usize).await == 0) }).await;
+    ensure_eq!(
+        got,
+        format!("killed: page fault at {USER_END:#x} (exec, not user memory)"),
+        "x of USER_END"
+    );
+    // Low addresses that were never mapped stay "not mapped".
+    let got = run_task(async { i32::from(user::load(0x1000).await) }).await;
+    ensure_eq!(
+        got,
+        "killed: page fault at 0x1000 (read, not mapped)",
+        "null page"
+    );
+    ensure_eq!(free_frames(), frames, "frames after the kills");
+    Ok(())
+}
+
+async fn heap_write_refused() -> Outcome {
+    let secret = Box::new(0x5eed_u64);
+    let at = &*secret as *const u64 as usize;
+    let got = run_task(async move {
+        user::store_u64(at, 0xbad).await;
+        0
+    })
+    .await;
+    ensure_eq!(
+        got,
+        format!("killed: page fault at {at:#x} (write, not user memory)"),
+        "write to a heap object"
+    );
+    ensure_eq!(*secret, 0x5eed, "the heap object");
+    Ok(())
+}
+
+async fn ring3_returns() -> Outcome {
+    let ret = code_page(&[0xc3]).await?;
+    let (pp, frames) = (numpp(), free_frames());
+    user::call(ret).await;
+    // The return address went on the user stack: its top page is now present.
+    ensure_eq!(numpp(), pp + 1, "numpp after the call (one stack page)");
+    ensure!(free_frames() < frames, "the stack page took a frame");
+    let answer = code_page(&[0xb8, 42, 0, 0, 0, 0xc3]).await?; // mov eax, 42; ret
+    ensure_eq!(user::call(answer).await, 42, "rax after mov eax, 42; ret");
+    // mov eax, cs; and eax, 3; ret — the privilege level the code ran at.
+    let ring = code_page(&[0x8c, 0xc8, 0x83, 0xe0, 0x03, 0xc3]).await?;
+    ensure_eq!(user::call(ring).await, 3, "CS's RPL in the called code");
+    // mov rax, rsp; ret — rsp as the code saw it: just below the top of the stack.
+    let rsp = code_page(&[0x48, 0x89, 0xe0, 0xc3]).await?;
+    ensure_eq!(user::call(rsp).await, STACK_TOP - 8, "the user rsp");
+    Ok(())
+}
+
+/// `movabs rax, [addr]; ret`: a read of `addr` from ring 3.
+fn read_at(addr: u64) -> [u8; 11] {
+    let mut code = [0x48, 0xa1, 0, 0, 0, 0, 0, 0, 0, 0, 0xc3];
+    code[2..10].copy_from_slice(&addr.to_le_bytes());
+    code
+}
+
+async fn ring3_faults() -> Outcome {
+    let frames = free_frames();
+    let kernel_heap = 0xffff_c000_0000_0000u64;
+    let cases: [(&[u8], usize, String); 5] = [
+        (&[0xfa, 0xf4], 0, String::from("general protection fault")), // cli; hlt
+        (&[0x0f, 0x0b], 0, String::from("invalid opcode")),           // ud2
+        (&[0x31, 0xc9, 0xf7, 0xf1], 2, String::from("divide error")), // xor ecx, ecx; div ecx
+        (&read_at(kernel_heap), 0, String::new()),
+        (&[0xe6, 0xf4], 0, String::from("general protection fault")), // out 0xf4, al
+    ];
+    for (code, offset, name) in cases {
+        let code = code.to_vec();
+        let placed = alloc::rc::Rc::new(core::cell::Cell::new(0usize));
+        let seen = placed.clone();
+        let got = run_task(async move {
+            let Ok(a) = code_page(&code).await else {
+                return 9;
+            };
+            seen.set(a);
+            user::call(a).await;
+            0
+        })
+        .await;
+        let want = if name.is_empty() {
+            format!("killed: page fault at {kernel_heap:#x} (read, not user memory)")
+        } else {
+            format!("killed: {name} at {:#x}", placed.get() + offset)
+        };
+        ensure_eq!(got, want, "user code {name:?}");
+    }
+    ensure_eq!(free_frames(), frames, "frames after the kills");
+    Ok(())
+}
+
+async fn ring3_demand_paging() -> Outcome {
+    let data = map(PAGE, Prot::RW, Placement::Anywhere).map_err(|e| format!("map: {e}"))?;
+    // movabs rax, data; mov byte [rax], 42; ret
+    let mut code = [0x48, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0xc6, 0x00, 42, 0xc3];
+    code[2..10].copy_from_slice(&(data as u64).to_le_bytes());
+    let f = code_page(&code).await?;
+    user::call(f).await; // the stack page, then the data page, fault in
+    let pp = numpp();
+    ensure_eq!(user::load(data).await, 42, "what the user code wrote");
+    ensure_eq!(numpp(), pp, "reading it back faults nothing in");
+    Ok(())
+}
+
+async fn ring3_loop_interrupted() -> Outcome {
+    let frames = free_frames();
+    let pid = spawn("spinner", async {
+        let Ok(a) = code_page(&[0xeb, 0xfe]).await else {
+            return 9;
+        };
+        user::call(a).await; // jmp $
+        0
+    });
+    set_foreground(Some(pid));
+    // This task sleeps and wakes while the loop runs: the timer preempts it.
+    let t0 = lazuli_kernel::time::ticks();
+    sleep(20).await;
+    ensure!(lazuli_kernel::time::ticks() >= t0 + 20, "time went on");
+    input::push(input::INTERRUPT);
+    let status = wait(pid).await;
+    set_foreground(None);
+    ensure_eq!(
+        status,
+        Ok(ExitStatus::Killed(KillReason::Interrupted)),
+        "the spinner's end"
+    );
+    ensure_eq!(free_frames(), frames, "frames after the kill");
+    Ok(())
+}
+
+/// Starts `body` in the foreground, lets it block, sends Ctrl-C; how it ended.
+async fn interrupt(body: impl core::future::Future<Output = i32> + 'static) -> String {
+    let pid = spawn("waiter", body);
+    set_foreground(Some(pid));
+    for _ in 0..3 {
+        yield_now().await;
+    }
+    input::push(input::INTERRUPT);
+    let status = ended(wait(pid).await);
+    set_foreground(None);
+    status
+}
+
+async fn interrupt_waiting() -> Outcome {
+    let killed = "killed: interrupted";
+    let got = interrupt(async {
+        sleep(100_000).await;
+        0
+    })
+    .await;
+    ensure_eq!(got, killed, "a sleeper");
+    let got = interrupt(async {
+        let child = spawn("sleeper", async {
+            sleep(100_000).await;
+            0
+        });
+        let _ = wait(child).await;
+        0
+    })
+    .await;
+    ensure_eq!(got, killed, "a waiter");
+    ensure!(
+        lazuli_api::tasks().iter().all(|t| t.name != "sleeper"),
+        "the waiter's child went with it"
+    );
+    let got = interrupt(async { i32::from(lazuli_api::read_byte().await) }).await;
+    ensure_eq!(got, killed, "a reader");
+    Ok(())
+}
+
+async fn interrupt_type_ahead() -> Outcome {
+    let pid = spawn("sleeper", async {
+        sleep(100_000).await;
+        0
+    });
+    set_foreground(Some(pid));
+    yield_now().await;
+    for &byte in b"ab\x03cd" {
+        input::push(byte);
+    }
+    let status = ended(wait(pid).await);
+    set_foreground(None);
+    ensure_eq!(status, "killed: interrupted", "the sleeper");
+    let mut rest = [0u8; 4];
+    for byte in &mut rest {
+        *byte = lazuli_api::read_byte().await;
+    }
+    ensure_eq!(&rest, b"abcd", "the bytes typed around Ctrl-C");
+    Ok(())
+}
+
+/// A playground script that owns heap objects (its parsed commands) and then waits
+/// in `sleep` — or dies at its first access — with the rest never run.
+fn long_script(first: &str) -> String {
+    let mut script = String::from(first);
+    for i in 0..100 {
+        script.push_str(&format!(
+            "; map 4096 rw; w $+{i} 7; spawn {{ stat; fork {{ free }} }}"
+        ));
+    }
+    script
+}
+
+async fn thousand_kills() -> Outcome {
+    let sleeper = long_script("mmap 8192; w $+0 1; sleep 100000");
+    let faulter = long_script("mmap 8192; w $+0 1; r 0x800000000000");
+    let round = async |k: usize| -> String {
+        if k % 2 == 0 {
+            interrupt(lazuli_apps::vm::main(sleeper.clone())).await
+        } else {
+            run_task(lazuli_apps::vm::main(faulter.clone())).await
+        }
+    };
+    // Warm up: queues and tables keep the capacity they grew to.
+    for k in 0..4 {
+        let _ = round(k).await;
+    }
+    let (frames, used) = (free_frames(), heap().used);
+    for k in 0..1000 {
+        let got = round(k).await;
+        let want = if k % 2 == 0 {
+            String::from("killed: interrupted")
+        } else {
+            String::from("killed: page fault at 0x800000000000 (read, not user memory)")
+        };
+        ensure_eq!(got, want, "kill {k}");
+    }
+    ensure_eq!(free_frames(), frames, "free frames after 1000 kills");
+    ensure_eq!(heap().used, used, "heap in use after 1000 kills");
+    Ok(())
+}
