@@ -254,7 +254,14 @@ const EXEC_CASES: &[(&str, &str, &str, Check)] = &[
         "vm_bad_script_says_why",
         "bios",
         "vm w 12 1",
-        |out, code| exact(out, code, 1, &["vm: bad address \"12\" (0x… or $+OFF)"]),
+        |out, code| {
+            exact(
+                out,
+                code,
+                1,
+                &["vm: parse error: bad address \"12\" (0x… or $+OFF)"],
+            )
+        },
     ),
 ];
 
@@ -347,6 +354,7 @@ fn help_lists_every_command(out: &[String], code: i32) -> Result<(), String> {
         "vm",
         "free",
         "ps",
+        "heap",
         "bench",
         "hello",
         "clear",
@@ -419,13 +427,41 @@ fn bench_prints_every_figure(out: &[String], code: i32) -> Result<(), String> {
     )
 }
 
+/// Every one of mmaptest's 17 cases passes, each named, and the summary says so.
 fn mmaptest_passes(out: &[String], code: i32) -> Result<(), String> {
-    let last = out.last().map(String::as_str).unwrap_or("");
-    let ok = last.starts_with("mmaptest: ") && last.ends_with(" passed, 0 failed");
+    let cases = [
+        "mmap(0) returns 0",
+        "mmap(-1234) returns 0",
+        "mmap(100) returns 0",
+        "mmap(4097) returns 0",
+        "mmap(4096) returns the old break, page aligned",
+        "a second mmap returns 0",
+        "mmap raises numvp, not numpp",
+        "mmap leaves getptsize unchanged",
+        "first touch adds one present page",
+        "a written value reads back",
+        "re-touching a page is free",
+        "a 1 GiB mapping counts only touched pages",
+        "fork: child inherits the region and its values",
+        "fork: present pages are copied, not shared",
+        "fork: untouched pages stay lazy and independent",
+        "a child writing past the region is killed",
+        "free frames are back to the start value",
+    ];
+    let missing: Vec<_> = cases
+        .iter()
+        .filter(|c| !out.iter().any(|l| *l == format!("PASS {c}")))
+        .collect();
     let passes = out.iter().filter(|l| l.starts_with("PASS ")).count();
+    let last = out.last().map(String::as_str).unwrap_or("");
     expect(
-        ok && passes >= 15 && code == 0,
-        "PASS lines and `mmaptest: N passed, 0 failed`",
+        missing.is_empty()
+            && passes == cases.len()
+            && last == format!("mmaptest: {} passed, 0 failed", cases.len())
+            && code == 0,
+        &format!(
+            "a PASS line for all 17 cases (missing {missing:?}) and `mmaptest: 17 passed, 0 failed`"
+        ),
         out,
         code,
     )
