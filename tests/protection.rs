@@ -30,6 +30,9 @@ struct ExecCase {
 
 const KILL: &str = "KILL ";
 
+/// A trial that is not one `--exec` line.
+type Session = fn() -> Result<(), Failed>;
+
 const EXEC_CASES: &[ExecCase] = &[
     ExecCase {
         name: "a_read_past_user_end_kills_with_not_user_memory",
@@ -220,7 +223,7 @@ fn main() {
         .iter()
         .map(|case| Trial::test(format!("bios::{}", case.name), move || exec_case(case)))
         .collect();
-    let more: [(&str, fn() -> Result<(), Failed>); 11] = [
+    let more: [(&str, Session); 11] = [
         ("nesting_deeper_than_32_is_a_parse_error", too_deep),
         ("thirty_nested_forks_run", thirty_deep),
         ("the_fill_pattern_is_the_documented_rule", pattern_bytes),

@@ -5,7 +5,7 @@
 use alloc::collections::BTreeMap;
 use lazuli_api::Prot;
 
-pub const PAGE: u64 = 4096;
+pub const PAGE: u64 = lazuli_api::PAGE_SIZE as u64;
 /// The part of the user space the workers' `map` calls play in.
 pub const WINDOW_START: u64 = 0x40_0000;
 pub const WINDOW_PAGES: u64 = 4096;

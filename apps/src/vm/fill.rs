@@ -18,7 +18,7 @@ fn page_at(addr: usize, i: usize) -> usize {
 /// `fill ADDR LEN SEED`.
 pub async fn fill(addr: usize, len: usize, seed: u64) {
     let head = format!("fill({addr:#x}, {len}, {seed})");
-    if addr % PAGE_SIZE != 0 {
+    if !addr.is_multiple_of(PAGE_SIZE) {
         println!("{head} = error unaligned");
         return;
     }
@@ -39,7 +39,7 @@ pub async fn fill(addr: usize, len: usize, seed: u64) {
 /// `check ADDR LEN SEED`.
 pub async fn check(addr: usize, len: usize, seed: u64) {
     let head = format!("check({addr:#x}, {len}, {seed})");
-    if addr % PAGE_SIZE != 0 {
+    if !addr.is_multiple_of(PAGE_SIZE) {
         println!("{head} = error unaligned");
         return;
     }

@@ -23,7 +23,7 @@ use x86_64::{
 /// 16 MiB heap) cover frames below it. Plenty for a teaching kernel under QEMU.
 const MAX_PHYS: u64 = 4 << 30;
 const NONE: u64 = u64::MAX;
-const FRAME: u64 = 4096;
+const FRAME: u64 = lazuli_vm::PAGE_SIZE;
 /// How many frames are kept zeroed ahead of time (16 MiB).
 pub const ZERO_POOL: usize = 4096;
 
@@ -274,7 +274,7 @@ pub fn copy(src: PhysFrame, dst: PhysFrame) {
 /// Copies `bytes` (at most one frame's worth) to the start of `frame`, which the
 /// caller owns and nothing else maps yet (boot-time set-up of special pages).
 pub fn write_bytes(frame: PhysFrame, bytes: &[u8]) {
-    assert!(bytes.len() <= 4096, "one frame holds 4096 bytes");
+    assert!(bytes.len() as u64 <= FRAME, "one frame holds {FRAME} bytes");
     let to = phys_to_virt(frame.start_address()).as_mut_ptr::<u8>();
     // SAFETY: the frame is mapped by the physical-memory map, owned by the caller,
     // and at least `bytes.len()` long; `bytes` lives elsewhere (the kernel image).

@@ -17,7 +17,7 @@ pub fn init() {
     while page < HEAP_START + HEAP_SIZE {
         let frame = frame::allocate().expect("no frames for the kernel heap");
         paging::map_kernel(page, frame, flags);
-        page += 4096;
+        page += lazuli_vm::PAGE_SIZE;
     }
     // SAFETY: the window was just mapped, is used by nothing else, and stays mapped.
     unsafe {

@@ -224,7 +224,7 @@ impl PageTables {
             return freed;
         }
         // Large ranges: one full flush at the end beats an invlpg per page.
-        let flush_all = self.is_active() && (end - start) / 4096 > FLUSH_ALL_PAGES;
+        let flush_all = self.is_active() && (end - start) / lazuli_vm::PAGE_SIZE > FLUSH_ALL_PAGES;
         let flush_each = self.is_active() && !flush_all;
         frame::releasing(|release| {
             // SAFETY: `&mut self` owns the root and the user-part tables below it.

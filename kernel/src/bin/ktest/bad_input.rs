@@ -7,7 +7,7 @@ use lazuli_api::{
 };
 use lazuli_vm::layout::{BREAK_LIMIT, BREAK_START};
 
-const PAGE: usize = 4096;
+const PAGE: usize = lazuli_api::PAGE_SIZE;
 
 pub static CASES: &[Case] = &[
     task_case!("mmap_of_1_and_4095_bytes_returns_0", mmap_small),

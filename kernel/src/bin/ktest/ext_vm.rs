@@ -9,7 +9,7 @@ use lazuli_api::{
 };
 use lazuli_vm::layout::USER_START;
 
-const PAGE: usize = 4096;
+const PAGE: usize = lazuli_api::PAGE_SIZE;
 
 pub static CASES: &[Case] = &[
     task_case!(

@@ -8,7 +8,7 @@ use lazuli_api::{
     numvp, user, wait,
 };
 
-const PAGE: usize = 4096;
+const PAGE: usize = lazuli_api::PAGE_SIZE;
 
 /// Forks with the seed's eager copy when `COPY`, else copy-on-write (the default).
 fn fork_as<const COPY: bool>(

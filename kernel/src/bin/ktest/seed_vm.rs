@@ -7,7 +7,7 @@ use alloc::{format, string::String};
 use lazuli_api::{ExitStatus, free_frames, getptsize, mmap, numpp, numvp, sbrk, user};
 use lazuli_vm::layout::{BREAK_START, GUARD_BOTTOM, STACK_TOP};
 
-const PAGE: usize = 4096;
+const PAGE: usize = lazuli_api::PAGE_SIZE;
 
 pub static CASES: &[Case] = &[
     task_case!("fresh_task_has_9_reserved_0_present_1_table", fresh_task),
