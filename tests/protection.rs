@@ -494,6 +494,9 @@ fn heap_and_free_return() -> Result<(), Failed> {
         "vm mmap 8192; w $+0 1; spawn { sleep 100000 }; sleep 100000",
         "vm fork { fork { w 0xffffc00000000000 1 } }; r 0x0",
         "vm mmap --99999999999999999999999999999999999999999",
+        "vm map 4096 rwx; w $+0 250; w $+1 244; x $+0",
+        "vm r $--9223372036854775808",
+        "vm w 0xffffc00000000000 1",
     ];
     // Three rounds, measured after each: the first grows the kernel's tables and
     // queues to the capacity they keep (not a leak); a leak grows every round.

@@ -381,6 +381,7 @@ fn bench_prints_every_figure(out: &[String], code: i32) -> Result<(), String> {
         "first_touch_unpooled",
         "retouch",
         "retouch_all",
+        "user_call",
         "null_fault",
         "zero_page",
         "mmap_call_4k",

@@ -1,7 +1,7 @@
 //! Paging figures: first touch, re-touch, the exception floor, zeroing, the seed
 //! `mmap` call, and `munmap`.
 use super::{PAGE, Plan, Samples, report, sample};
-use alloc::vec::Vec;
+use alloc::{vec, vec::Vec};
 use lazuli_api::diag::{breakpoint, timestamp, zero_page_ticks};
 use lazuli_api::{ExitStatus, Placement, Prot, map, mmap, munmap, spawn, user, wait};
 use spin::Mutex;
@@ -27,18 +27,32 @@ pub async fn run(plan: Plan) -> bool {
     let (pooled, unpooled) = in_order(&touches, n, ZERO_POOL);
     report("first_touch", &pooled);
     report("first_touch_unpooled", &unpooled);
-    // Re-touch as a bulk loop (as the Linux-guest figure is measured): per-page
-    // average of one pass over every page, one sample per pass.
-    // Over 256 pages (the Linux figure's small region) and over all n pages (more
-    // than QEMU's software TLB holds when nothing makes it grow).
+    // Re-touch as a bulk loop in user mode (as the Linux-guest figure is measured: a
+    // user program's loop of stores): per-page cost of one pass over the pages, the
+    // cost of an empty user-mode call taken off. Over 256 pages (the Linux figure's
+    // small region) and over all n pages (more than QEMU's software TLB holds when
+    // nothing makes it grow).
+    let Ok(ret) = user_code(&[0xc3]).await else {
+        return false;
+    };
+    let empty = sample(plan.n(64, 8), async |_| {
+        user::call(ret).await;
+    })
+    .await;
+    report("user_call", &empty);
     for (name, pages) in [("retouch", 256.min(n)), ("retouch_all", n)] {
+        let Ok(pass) = user_code(&store_loop(base, pages)).await else {
+            return false;
+        };
         let passes = sample(plan.n(32, 4), async |_| {
-            for i in 0..pages {
-                user::store(base + i * PAGE, 2).await;
-            }
+            user::call(pass).await;
         })
         .await;
-        let per_page: Vec<u64> = passes.raw().iter().map(|t| t / pages as u64).collect();
+        let per_page: Vec<u64> = passes
+            .raw()
+            .iter()
+            .map(|t| t.saturating_sub(empty.median()) / pages as u64)
+            .collect();
         report(name, &Samples::from(per_page));
     }
     report("null_fault", &sample(n, async |_| breakpoint()).await);
@@ -56,6 +70,31 @@ pub async fn run(plan: Plan) -> bool {
         report(&alloc::format!("munmap_{pages}"), &s);
     }
     true
+}
+
+/// Maps a page of user code holding `code`; returns its address.
+async fn user_code(code: &[u8]) -> Result<usize, lazuli_api::VmError> {
+    let at = map(PAGE, Prot::RWX, Placement::Anywhere)?;
+    for (i, &byte) in code.iter().enumerate() {
+        user::store(at + i, byte).await;
+    }
+    Ok(at)
+}
+
+/// x86-64 code that stores 2 to the first byte of each of `pages` pages from `base`,
+/// then returns: `movabs rdi, base; mov ecx, pages; 1: mov byte [rdi], 2;
+/// add rdi, 4096; dec ecx; jnz 1b; ret`.
+fn store_loop(base: usize, pages: usize) -> Vec<u8> {
+    let mut code = vec![0x48, 0xbf];
+    code.extend_from_slice(&(base as u64).to_le_bytes());
+    code.push(0xb9);
+    code.extend_from_slice(&(pages as u32).to_le_bytes());
+    code.extend_from_slice(&[0xc6, 0x07, 0x02]); // the loop starts here, at 15
+    code.extend_from_slice(&[0x48, 0x81, 0xc7, 0x00, 0x10, 0x00, 0x00]);
+    code.extend_from_slice(&[0xff, 0xc9]);
+    code.extend_from_slice(&[0x75, 0xf2]); // back to 15 from 29
+    code.push(0xc3);
+    code
 }
 
 /// Samples [0, n) and [from, from + n) of `s`, in the order they were taken.
