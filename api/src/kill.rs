@@ -54,6 +54,9 @@ pub enum KillReason {
     Exception { kind: Exception, rip: u64 },
     /// Ctrl-C ended the foreground command: `interrupted`.
     Interrupted,
+    /// The task's parent (or an ancestor) was killed, and it went with it, so that
+    /// nothing a killed command started outlives it: `parent killed`.
+    ParentKilled,
     /// No frame was left even to start the task: `out of memory`.
     OutOfMemory,
 }
@@ -64,6 +67,7 @@ impl fmt::Display for KillReason {
             KillReason::PageFault(report) => write!(f, "{report}"),
             KillReason::Exception { kind, rip } => write!(f, "{kind} at {rip:#x}"),
             KillReason::Interrupted => f.write_str("interrupted"),
+            KillReason::ParentKilled => f.write_str("parent killed"),
             KillReason::OutOfMemory => f.write_str("out of memory"),
         }
     }
@@ -103,6 +107,7 @@ mod tests {
         };
         assert_eq!(de.to_string(), "divide error at 0x10");
         assert_eq!(KillReason::Interrupted.to_string(), "interrupted");
+        assert_eq!(KillReason::ParentKilled.to_string(), "parent killed");
         assert_eq!(KillReason::OutOfMemory.to_string(), "out of memory");
     }
 }

@@ -13,11 +13,13 @@
 //!
 //! Ending a task drops its future like any other value, so destructors run, locks
 //! the app held are released, and every heap object it owned is freed; then its
-//! address space is freed and its waiter learns `Killed(reason)`. No step waits for
-//! anything, and a fault in kernel code anywhere on this path is a panic.
+//! address space is freed and its waiter learns `Killed(reason)`. The tasks it
+//! forked or spawned that still run go with it (`parent killed`): nothing a killed
+//! command started outlives it. No step waits for anything, and a fault in kernel
+//! code anywhere on this path is a panic.
 use super::sched::{self, READY, SCHED, set_current};
 use crate::{input, kprintln, time, vm};
-use alloc::{collections::BTreeMap, sync::Arc, task::Wake};
+use alloc::{collections::BTreeMap, sync::Arc, task::Wake, vec, vec::Vec};
 use core::{
     sync::atomic::{AtomicU64, Ordering},
     task::{Context, Poll, Waker},
@@ -64,8 +66,8 @@ pub fn run_until(mut done: impl FnMut() -> bool) {
                 .entry(pid)
                 .or_insert_with(|| Arc::new(TaskWaker(pid)).into())
                 .clone();
-            if poll_task(pid, &waker) {
-                wakers.remove(&pid);
+            for gone in poll_task(pid, &waker) {
+                wakers.remove(&gone);
             }
         }
         interrupt_foreground(&mut wakers);
@@ -102,6 +104,7 @@ fn interrupt_foreground(wakers: &mut BTreeMap<Pid, Waker>) {
         end_waiting(pid, KillReason::Interrupted);
         wakers.remove(&pid);
     }
+    // (The group was the foreground task and all its descendants: none is left.)
 }
 
 /// Ends a task that is not being polled: drops its future and frees its space.
@@ -134,9 +137,21 @@ fn report_kill(pid: Pid, reason: KillReason) {
     kprintln!("task {pid} ({name}) killed: {reason}");
 }
 
-/// Polls one task; returns whether it is gone (it ended now, or had already ended
-/// and this was a stale wake-up), so its waker can be dropped.
-fn poll_task(pid: Pid, waker: &Waker) -> bool {
+/// Ends the live descendants of a task that was just killed, deepest last; returns
+/// them (their wakers can go).
+fn end_descendants(pid: Pid) -> Vec<Pid> {
+    let mut group = SCHED.lock().group(pid);
+    group.retain(|&p| p != pid);
+    for &child in &group {
+        end_waiting(child, KillReason::ParentKilled);
+    }
+    group
+}
+
+/// Polls one task; returns the tasks that are gone now — none while it is pending;
+/// itself when it ended now or had already ended (a stale wake-up), with the
+/// descendants a kill took along — so their wakers can be dropped.
+fn poll_task(pid: Pid, waker: &Waker) -> Vec<Pid> {
     let taken = {
         let mut sched = SCHED.lock();
         match sched.tasks.get_mut(&pid) {
@@ -145,13 +160,14 @@ fn poll_task(pid: Pid, waker: &Waker) -> bool {
         }
     };
     let Some((mut future, space)) = taken else {
-        return true;
+        return vec![pid];
     };
 
     vm::active::install(space);
     set_current(Some(pid));
     let outcome = future.0.as_mut().poll(&mut Context::from_waker(waker));
     let doomed = sched::take_doomed();
+    let mut gone = vec![pid];
     let status = match (outcome, doomed) {
         (_, Some(reason)) => {
             report_kill(pid, reason);
@@ -168,7 +184,7 @@ fn poll_task(pid: Pid, waker: &Waker) -> bool {
                 .expect("a polled task stays in the table");
             task.future = Some(future);
             task.space = Some(space);
-            return false;
+            return Vec::new();
         }
     };
     // Ended: drop the future while its memory is still active (a plain drop, also
@@ -180,6 +196,9 @@ fn poll_task(pid: Pid, waker: &Waker) -> bool {
     let t0 = crate::arch::cpu::rdtsc();
     drop(space); // frees its frames and page tables
     LAST_TEARDOWN.store(crate::arch::cpu::rdtsc() - t0, Ordering::Relaxed);
+    if matches!(status, ExitStatus::Killed(_)) {
+        gone.extend(end_descendants(pid));
+    }
     SCHED.lock().finish(pid, status);
-    true
+    gone
 }

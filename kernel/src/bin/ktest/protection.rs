@@ -48,6 +48,10 @@ pub static CASES: &[Case] = &[
         "a_thousand_kills_of_a_playground_leave_heap_and_frames_as_they_were",
         thousand_kills
     ),
+    task_case!(
+        "a_killed_task_takes_the_tasks_it_started_along",
+        children_go_with_a_killed_parent
+    ),
 ];
 
 /// Maps one rwx page holding `code`; returns its address.
@@ -322,5 +326,27 @@ async fn thousand_kills() -> Outcome {
     }
     ensure_eq!(free_frames(), frames, "free frames after 1000 kills");
     ensure_eq!(heap().used, used, "heap in use after 1000 kills");
+    Ok(())
+}
+
+async fn children_go_with_a_killed_parent() -> Outcome {
+    let frames = free_frames();
+    // Two children and a grandchild asleep (one spinning in user mode), then the
+    // parent dies of a bad access: nothing it started may outlive it.
+    let script = "map 4096 rwx; w $+0 235; w $+1 254; spawn { sleep 100000 }; \
+                  spawn { spawn { x $+0 }; sleep 100000 }; sleep 5; r 0x800000000000";
+    let got = run_task(lazuli_apps::vm::main(String::from(script))).await;
+    ensure_eq!(
+        got,
+        "killed: page fault at 0x800000000000 (read, not user memory)",
+        "the parent"
+    );
+    let left: alloc::vec::Vec<_> = lazuli_api::tasks()
+        .into_iter()
+        .filter(|t| t.name == "victim")
+        .map(|t| t.pid)
+        .collect();
+    ensure!(left.is_empty(), "tasks left running: {left:?}");
+    ensure_eq!(free_frames(), frames, "frames after the kill");
     Ok(())
 }
