@@ -6,6 +6,7 @@
 pub mod cpu;
 pub mod gdt;
 pub mod interrupts;
+pub mod pci;
 pub mod pic;
 pub mod qemu;
 pub mod rtc;

@@ -31,6 +31,10 @@ pub static CASES: &[Case] = &[
         body: Body::Task(|| Box::pin(input_in_order())),
     },
     Case {
+        name: "pci_scan_finds_the_pc_machines_host_and_isa_bridges",
+        body: Body::Inline(pci_scan),
+    },
+    Case {
         name: "stale_wake_ups_of_ended_tasks_leak_nothing",
         body: Body::Task(|| Box::pin(stale_wake_ups())),
     },
@@ -157,6 +161,36 @@ async fn stale_wake_ups() -> Outcome {
         heap::used(),
         heap,
         "heap in use after 20 tasks with stale wake-ups"
+    );
+    Ok(())
+}
+
+/// QEMU's `-machine pc`: the i440FX host bridge at 00:00.0 and the PIIX3 ISA bridge
+/// at 00:01.0 (a multi-function device: its IDE controller is 00:01.1).
+fn pci_scan() -> Outcome {
+    use lazuli_kernel::arch::pci;
+    let found = pci::scan();
+    let at = |device, function| pci::Location {
+        bus: 0,
+        device,
+        function,
+    };
+    let host = found.iter().find(|f| f.at == at(0, 0));
+    ensure_eq!(
+        host.map(|f| (f.vendor, f.device, f.class >> 16)),
+        Some((0x8086, 0x1237, 0x06)),
+        "00:00.0 (vendor, device, class)"
+    );
+    let isa = found.iter().find(|f| f.at == at(1, 0));
+    ensure_eq!(
+        isa.map(|f| (f.vendor, f.device)),
+        Some((0x8086, 0x7000)),
+        "00:01.0"
+    );
+    ensure!(
+        found.iter().any(|f| f.at == at(1, 1)),
+        "the PIIX3's second function (00:01.1) was found: {} functions in all",
+        found.len()
     );
     Ok(())
 }
