@@ -199,12 +199,23 @@ const EXEC_CASES: &[ExecCase] = &[
         code: 0,
     },
     ExecCase {
-        name: "fill_past_user_end_kills_with_not_user_memory",
-        line: "vm map 4096 rw at 0x7ffffffff000 fixed; fill $+0 8192 1",
+        name: "fill_at_user_end_kills_with_not_user_memory",
+        line: "vm fill 0x800000000000 4096 1",
         want: &[
-            "map(4096, rw) = 0x7ffffffff000",
             "KILL page fault at 0x800000000000 (write, not user memory)",
             "vm: killed: page fault at 0x800000000000 (write, not user memory)",
+        ],
+        code: 1,
+    },
+    ExecCase {
+        name: "the_top_user_page_is_never_mapped_and_fill_stops_there",
+        line: "vm map 4096 rwx at 0x7ffffffff000 fixed; map 8192 rw at 0x7fffffffd000 fixed; \
+               fill $+0 12288 1",
+        want: &[
+            "map(4096, rwx) = error out_of_range",
+            "map(8192, rw) = 0x7fffffffd000",
+            "KILL page fault at 0x7ffffffff000 (write, not mapped)",
+            "vm: killed: page fault at 0x7ffffffff000 (write, not mapped)",
         ],
         code: 1,
     },

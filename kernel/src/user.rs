@@ -9,7 +9,7 @@ use crate::{
         user_access::{self, Size},
         usermode::{self, Exit, SYS_RETURN, TRAMPOLINE, UserRegs},
     },
-    task,
+    task, time,
 };
 use alloc::boxed::Box;
 use core::{
@@ -90,10 +90,19 @@ impl Future for UserCall {
                 Err(killed) => return Poll::Ready(Err(killed)),
             },
         };
+        // A loop of system calls never meets the timer in ring 3 (ticks that come
+        // while the kernel answers them are taken in ring 0): yield once time moved.
+        let start = time::ticks();
         loop {
             match usermode::run(&mut regs) {
                 Exit::Syscall if regs.rax == SYS_RETURN => return Poll::Ready(Ok(regs.rdi)),
-                Exit::Syscall => regs.rax = NO_SUCH_CALL,
+                Exit::Syscall if time::ticks() == start => regs.rax = NO_SUCH_CALL,
+                Exit::Syscall => {
+                    regs.rax = NO_SUCH_CALL;
+                    self.regs = Some(regs);
+                    cx.waker().wake_by_ref();
+                    return Poll::Pending;
+                }
                 Exit::Preempted => {
                     self.regs = Some(regs);
                     cx.waker().wake_by_ref();

@@ -7,7 +7,8 @@
 //! 2. a length that overflows when rounded up to pages, or that is longer
 //!    than the whole user part, is [`VmError::OutOfRange`];
 //! 3. an address that must be page aligned and is not is [`VmError::Unaligned`];
-//! 4. a range leaving `[USER_START, USER_END)` is [`VmError::OutOfRange`];
+//! 4. a range leaving `[USER_START, MAP_END)` is [`VmError::OutOfRange`] (the top
+//!    page of the user half, like the null page, is never mapped);
 //! 5. then the operation's own rules (overlap, no room, gaps, guards).
 //!
 //! The seed calls (`mmap(n)`, `sbrk`) keep their own xv6-style failure values

@@ -4,7 +4,8 @@
 //!
 //! ```text
 //!   0x0000_8000_0000_0000  USER_END (exclusive; non-canonical hole and kernel above)
-//!           |                 never mapped
+//!   0x0000_7fff_ffff_f000  MAP_END: the top page is never mapped
+//!           |                 free for `map`
 //!   0x0000_7fff_0000_0000  STACK_TOP
 //!           |  stack          8 pages, rw, lazily backed, grows down
 //!   0x0000_7ffe_ffff_8000  STACK_BOTTOM
@@ -43,6 +44,11 @@ pub const GUARD_BOTTOM: u64 = STACK_BOTTOM - GUARD_PAGES * PAGE_SIZE;
 pub const BREAK_LIMIT: u64 = GUARD_BOTTOM;
 /// Exclusive end of the lower canonical half, the whole user part.
 pub const USER_END: u64 = 0x0000_8000_0000_0000;
+/// Exclusive end of what a region may cover. The top page of the user half is never
+/// mapped (as the null page at the bottom): code running off its end would fetch
+/// from `USER_END`, which is not canonical — the CPU would then save a return
+/// address that the kernel's `iretq` refuses. Linux keeps the same page free.
+pub const MAP_END: u64 = USER_END - PAGE_SIZE;
 
 // The layout's own invariants, checked at compile time.
 const _: () = {
@@ -52,7 +58,8 @@ const _: () = {
     assert!(USER_START < BREAK_START);
     assert!(BREAK_START < BREAK_LIMIT);
     assert!(GUARD_BOTTOM < STACK_BOTTOM && STACK_BOTTOM < STACK_TOP);
-    assert!(STACK_TOP <= USER_END);
+    assert!(STACK_TOP <= MAP_END);
+    assert!(MAP_END < USER_END);
 };
 
 /// True when `addr` lies in the user part: `USER_START <= addr < USER_END`.

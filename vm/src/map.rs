@@ -8,7 +8,7 @@
 //!
 //! Placement rules:
 //! - `Anywhere`: the lowest free range of the user part that fits (first fit
-//!   over `[USER_START, USER_END)` minus the regions).
+//!   over `[USER_START, MAP_END)` minus the regions).
 //! - `Hint(a)`: the lowest free range at or above `a`; if none fits above,
 //!   the lowest one from `USER_START` (the search wraps). The hint is only a
 //!   hint, as in Linux: an unaligned hint is rounded *down* to its page and a
@@ -34,7 +34,7 @@ use alloc::vec::Vec;
 
 use crate::addr::{is_page_aligned, page_down, page_up};
 use crate::error::VmError;
-use crate::layout::{USER_END, USER_START};
+use crate::layout::{MAP_END, USER_START};
 use crate::prot::Prot;
 use crate::region::{Region, RegionKind, RegionSet};
 use crate::request::{page_len, user_range};
@@ -85,7 +85,7 @@ pub struct MapPlan {
 
 impl RegionSet {
     /// First fit: the lowest `a >= from` (rounded up to a page, and at least
-    /// `USER_START`) such that `[a, a + len)` is free and ends by `USER_END`.
+    /// `USER_START`) such that `[a, a + len)` is free and ends by `MAP_END`.
     /// Panics unless `len` is a non-zero multiple of `PAGE_SIZE`.
     pub fn find_free(&self, len: u64, from: u64) -> Option<u64> {
         assert!(
@@ -93,15 +93,15 @@ impl RegionSet {
             "RegionSet::find_free: bad length {len:#x}"
         );
         let mut cursor = page_up(from)?.max(USER_START);
-        for r in self.regions_in(cursor, USER_END) {
-            let end = cursor.checked_add(len).filter(|&e| e <= USER_END)?;
+        for r in self.regions_in(cursor, MAP_END) {
+            let end = cursor.checked_add(len).filter(|&e| e <= MAP_END)?;
             if end <= r.start {
                 return Some(cursor);
             }
             cursor = cursor.max(r.end);
         }
         let end = cursor.checked_add(len)?;
-        (end <= USER_END).then_some(cursor)
+        (end <= MAP_END).then_some(cursor)
     }
 }
 

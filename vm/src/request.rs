@@ -8,10 +8,10 @@ use core::ops::Range;
 
 use crate::addr::{is_page_aligned, page_up};
 use crate::error::VmError;
-use crate::layout::{USER_END, USER_START};
+use crate::layout::{MAP_END, USER_START};
 
 /// Bytes in the user part: no request can be longer than this.
-pub const USER_SIZE: u64 = USER_END - USER_START;
+pub const USER_SIZE: u64 = MAP_END - USER_START;
 
 /// `len` rounded up to whole pages. `ZeroLength` for 0; `OutOfRange` if the
 /// rounding overflows or the result is longer than the whole user part.
@@ -27,14 +27,14 @@ pub fn page_len(len: u64) -> Result<u64, VmError> {
 
 /// The pages `[addr, addr + page_len(len))`, checked: the length as in
 /// [`page_len`], then `Unaligned` unless `addr` starts a page, then
-/// `OutOfRange` unless the whole range lies in `[USER_START, USER_END)`.
+/// `OutOfRange` unless the whole range lies in `[USER_START, MAP_END)`.
 pub fn user_range(addr: u64, len: u64) -> Result<Range<u64>, VmError> {
     let len = page_len(len)?;
     if !is_page_aligned(addr) {
         return Err(VmError::Unaligned);
     }
     match addr.checked_add(len) {
-        Some(end) if USER_START <= addr && end <= USER_END => Ok(addr..end),
+        Some(end) if USER_START <= addr && end <= MAP_END => Ok(addr..end),
         _ => Err(VmError::OutOfRange),
     }
 }
@@ -81,12 +81,17 @@ mod tests {
     #[test]
     fn a_range_must_lie_inside_the_user_part() {
         assert_eq!(user_range(USER_START, P), Ok(USER_START..USER_START + P));
-        assert_eq!(user_range(USER_END - P, 1), Ok(USER_END - P..USER_END));
-        assert_eq!(user_range(USER_START, USER_SIZE), Ok(USER_START..USER_END));
+        assert_eq!(user_range(MAP_END - P, 1), Ok(MAP_END - P..MAP_END));
+        assert_eq!(user_range(USER_START, USER_SIZE), Ok(USER_START..MAP_END));
         assert_eq!(user_range(0, P), Err(VmError::OutOfRange));
         assert_eq!(user_range(USER_START - P, 2 * P), Err(VmError::OutOfRange));
-        assert_eq!(user_range(USER_END - P, 2 * P), Err(VmError::OutOfRange));
-        assert_eq!(user_range(USER_END, P), Err(VmError::OutOfRange));
+        assert_eq!(user_range(MAP_END - P, 2 * P), Err(VmError::OutOfRange));
+        assert_eq!(user_range(MAP_END, P), Err(VmError::OutOfRange));
+        // The top page of the user half is never mapped.
+        assert_eq!(
+            user_range(crate::layout::USER_END - P, P),
+            Err(VmError::OutOfRange)
+        );
         assert_eq!(user_range(u64::MAX - P + 1, P), Err(VmError::OutOfRange));
     }
 }

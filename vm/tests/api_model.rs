@@ -11,7 +11,7 @@
 
 use std::collections::BTreeMap;
 
-use lazuli_vm::layout::{GUARD_BOTTOM, STACK_TOP, USER_END, USER_START};
+use lazuli_vm::layout::{GUARD_BOTTOM, MAP_END, STACK_TOP, USER_START};
 use lazuli_vm::request::USER_SIZE;
 use lazuli_vm::{
     MapKind, MapRequest, PAGE_SIZE, Placement, Prot, Region, RegionKind, RegionSet, VmError,
@@ -21,7 +21,7 @@ use proptest::prelude::*;
 
 const P: u64 = PAGE_SIZE;
 const FIRST: u64 = USER_START / P;
-const LAST: u64 = USER_END / P;
+const LAST: u64 = MAP_END / P;
 
 type Model = BTreeMap<u64, (RegionKind, Prot)>;
 
@@ -42,7 +42,7 @@ fn addr() -> impl Strategy<Value = u64> {
     prop_oneof![
         8 => near(USER_START - 2 * P, 40),
         3 => near(GUARD_BOTTOM - 6 * P, 18),
-        2 => near(USER_END - 6 * P, 8),
+        2 => near(MAP_END - 6 * P, 8),
         1 => any::<u64>(),
     ]
 }
@@ -345,7 +345,7 @@ proptest! {
         prop_assert_eq!(got.map(|a| a / P), model_fit(&model, pages, from.div_ceil(P)));
         if let Some(a) = got {
             prop_assert!(!set.overlaps(a, a + pages * P));
-            prop_assert!(a >= from && a >= USER_START && a + pages * P <= USER_END);
+            prop_assert!(a >= from && a >= USER_START && a + pages * P <= MAP_END);
             // Nothing lower (at or above `from`) fits.
             let lower_fits = (from.div_ceil(P).max(FIRST)..a / P)
                 .any(|p| !set.overlaps(p * P, (p + pages) * P));

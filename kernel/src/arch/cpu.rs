@@ -38,8 +38,12 @@ pub fn enable_nx() {
 
 /// Reads a byte at `addr` from plain kernel code, outside the user-access routines:
 /// a deliberate kernel bug, for tests that a fault in kernel code panics.
-pub fn kernel_bug_read(addr: u64) -> u8 {
-    // SAFETY: not sound on purpose — the page-fault handler panics for any fault
-    // here (not a user access), and the tests call it only with unmapped addresses.
+///
+/// # Safety
+/// Never sound in itself: only for tests, with an address that is not mapped (the
+/// page-fault handler then panics, since the access is not a user access).
+#[doc(hidden)]
+pub unsafe fn kernel_bug_read(addr: u64) -> u8 {
+    // SAFETY: per the contract, `addr` is unmapped: the read faults and panics.
     unsafe { core::ptr::read_volatile(addr as *const u8) }
 }

@@ -30,13 +30,17 @@
 //! (as Linux's vsyscall page), holding `mov rdi, rax; xor eax, eax; int 0x80`. The
 //! return address pushed on the user stack is the trampoline's.
 //!
+//! Regions never cover the top user page (`lazuli_vm::layout::MAP_END`), so code
+//! cannot run off the end of the user half into the non-canonical hole, and [`run`]
+//! refuses to enter at a rip or rsp that `iretq` would fault on.
+//!
 //! Does not (yet): save SSE or x87 state (the kernel never touches those registers,
 //! but two tasks running user code would share them), `syscall`/`sysret`, or
 //! give user code anything but `SYS_RETURN`.
 use super::{gdt, pic, pic::Irq};
 use crate::mem::{frame, paging};
 use core::arch::global_asm;
-use lazuli_api::KillReason;
+use lazuli_api::{Access, Exception, FaultReport, KillReason, Why, layout::USER_END};
 use spin::Mutex;
 use x86_64::structures::paging::PageTableFlags as Flags;
 
@@ -193,6 +197,7 @@ global_asm!(
     // rdi = EXIT_* code: back to the kernel stack saved on entry.
     "    mov edi, eax",
     "lazuli_leave_user:",
+    "    cld", // user code may have set DF; the kernel's ABI wants it clear
     "    mov rax, rdi",
     "    mov rsp, [rip + lazuli_kernel_rsp]",
     "    pop r15",
@@ -226,6 +231,20 @@ pub fn init() {
 /// `regs` then holds its registers (for a preemption or a syscall: where to go on).
 /// Must be called from a task's poll with interrupts on and no lock held.
 pub fn run(regs: &mut UserRegs) -> Exit {
+    // `iretq` refuses a non-canonical rip (a #GP in ring 0): such code is dead.
+    if regs.rip >= USER_END {
+        return Exit::Killed(KillReason::PageFault(FaultReport {
+            addr: regs.rip,
+            access: Access::Exec,
+            why: Why::NotUserMemory,
+        }));
+    }
+    if !is_canonical(regs.rsp) {
+        return Exit::Killed(KillReason::Exception {
+            kind: Exception::GeneralProtection,
+            rip: regs.rip,
+        });
+    }
     x86_64::instructions::interrupts::disable();
     // SAFETY: `regs` is valid for the call; ring-3 code runs with the selectors,
     // RFLAGS (IOPL 0) and stack it was given, in the active address space whose
@@ -250,6 +269,12 @@ pub fn run(regs: &mut UserRegs) -> Exit {
     };
     x86_64::instructions::interrupts::enable();
     exit
+}
+
+/// Whether `addr` is canonical (bits 63..47 all equal).
+fn is_canonical(addr: u64) -> bool {
+    let top = addr >> 47;
+    top == 0 || top == 0x1_ffff
 }
 
 /// Leaves user mode for good: [`run`] returns `Exit::Killed(reason)`. Only for an

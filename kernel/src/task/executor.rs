@@ -119,8 +119,10 @@ fn end_waiting(pid: Pid, reason: KillReason) {
     let Some((future, space)) = taken else {
         return;
     };
+    // CR3 may still hold the last polled task's space: leave it before this task's
+    // destructors run and its space goes.
+    vm::active::deactivate();
     drop(future);
-    vm::active::deactivate(); // CR3 may still hold the last polled space
     drop(space);
     report_kill(pid, reason);
     SCHED.lock().finish(pid, ExitStatus::Killed(reason));
@@ -190,6 +192,7 @@ fn poll_task(pid: Pid, waker: &Waker) -> Vec<Pid> {
     // Ended: drop the future while its memory is still active (a plain drop, also
     // for a killed task — its poll returned normally), then free the space.
     drop(future);
+    let _ = sched::take_doomed(); // nothing a destructor did may kill the next task
     set_current(None);
     let space = vm::active::take().expect("the polled task's space");
     vm::active::deactivate();

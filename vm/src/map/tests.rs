@@ -199,8 +199,8 @@ fn a_hint_inside_a_region_gets_the_nearest_free_range_above_it() {
 #[test]
 fn a_hint_with_no_room_above_it_wraps_to_the_lowest_free_range() {
     let set = fresh_task_regions();
-    // Above the stack there is exactly USER_END - STACK_TOP of free space.
-    let above = USER_END - STACK_TOP;
+    // Above the stack there is exactly MAP_END - STACK_TOP of free space.
+    let above = MAP_END - STACK_TOP;
     assert_eq!(
         start_of(&set, req(above, Placement::Hint(GUARD_BOTTOM))),
         Ok(STACK_TOP)
@@ -210,15 +210,15 @@ fn a_hint_with_no_room_above_it_wraps_to_the_lowest_free_range() {
         Ok(U)
     );
     assert_eq!(
-        start_of(&set, req(P, Placement::Hint(USER_END - P))),
-        Ok(USER_END - P)
+        start_of(&set, req(P, Placement::Hint(MAP_END - P))),
+        Ok(MAP_END - P)
     );
 }
 
 #[test]
 fn a_hint_outside_the_user_part_is_not_an_error() {
     let set = fresh_task_regions();
-    for hint in [0, U - P, USER_END, u64::MAX] {
+    for hint in [0, U - P, MAP_END, u64::MAX] {
         assert_eq!(
             start_of(&set, req(P, Placement::Hint(hint))),
             Ok(U),
@@ -300,8 +300,8 @@ fn fixed_ranges_leaving_the_user_part_are_out_of_range() {
         (0, P),
         (U - P, P),
         (U - P, 2 * P),
-        (USER_END - P, 2 * P),
-        (USER_END, P),
+        (MAP_END - P, 2 * P),
+        (MAP_END, P),
         (u64::MAX - P + 1, P),
         (U + P, USER_SIZE),
     ];
@@ -359,7 +359,7 @@ fn when_no_free_range_is_long_enough_anywhere_and_hint_fail_with_no_memory() {
     );
     assert_eq!(
         map(&mut set, req(2 * P, Placement::Hint(U))),
-        Ok(USER_END - 2 * P)
+        Ok(MAP_END - 2 * P)
     );
     assert_eq!(
         start_of(&set, req(P, Placement::Anywhere)),
@@ -408,9 +408,9 @@ fn find_free_starts_at_user_start_and_rounds_from_up_to_a_page() {
 #[test]
 fn find_free_never_returns_a_range_past_the_user_part() {
     let set = RegionSet::new();
-    assert_eq!(set.find_free(P, USER_END - P), Some(USER_END - P));
-    assert_eq!(set.find_free(2 * P, USER_END - P), None);
-    assert_eq!(set.find_free(P, USER_END), None);
+    assert_eq!(set.find_free(P, MAP_END - P), Some(MAP_END - P));
+    assert_eq!(set.find_free(2 * P, MAP_END - P), None);
+    assert_eq!(set.find_free(P, MAP_END), None);
     assert_eq!(set.find_free(P, u64::MAX), None);
     assert_eq!(set.find_free(USER_SIZE, 0), Some(U));
 }

@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::addr::PAGE_SIZE;
-use crate::layout::{GUARD_BOTTOM, STACK_BOTTOM, USER_END, USER_START};
+use crate::layout::{GUARD_BOTTOM, MAP_END, STACK_BOTTOM, USER_START};
 use crate::region::fresh_task_regions;
 use crate::request::USER_SIZE;
 use alloc::vec;
@@ -74,7 +74,7 @@ fn an_unaligned_mprotect_address_is_unaligned() {
 fn an_mprotect_range_leaving_the_user_part_is_out_of_range() {
     let set = fresh_task_regions();
     refused(&set, 0, P, VmError::OutOfRange);
-    refused(&set, USER_END - P, 2 * P, VmError::OutOfRange);
+    refused(&set, MAP_END - P, 2 * P, VmError::OutOfRange);
     refused(&set, USER_START, USER_SIZE + 1, VmError::OutOfRange);
     refused(&set, USER_START, u64::MAX, VmError::OutOfRange);
 }

@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::addr::PAGE_SIZE;
-use crate::layout::{GUARD_BOTTOM, STACK_BOTTOM, USER_END, USER_START};
+use crate::layout::{GUARD_BOTTOM, MAP_END, STACK_BOTTOM, USER_START};
 use crate::prot::Prot;
 use crate::region::{Region, RegionKind, fresh_task_regions};
 use crate::request::USER_SIZE;
@@ -60,8 +60,8 @@ fn a_munmap_range_leaving_the_user_part_is_out_of_range() {
     for (addr, len) in [
         (0, P),
         (USER_START - P, 2 * P),
-        (USER_END - P, 2 * P),
-        (USER_END, P),
+        (MAP_END - P, 2 * P),
+        (MAP_END, P),
         (USER_START, u64::MAX),
         (USER_START, USER_SIZE + 1),
     ] {

@@ -38,7 +38,8 @@ fn kmain(boot: &'static mut BootInfo) -> ! {
     task::executor::run_until(|| {
         if FAULT_OUTSIDE_TASKS.load(Ordering::Relaxed) {
             // Executor context: no task is being polled, so this cannot kill one.
-            lazuli_kernel::arch::cpu::kernel_bug_read(0xdead_0000);
+            // SAFETY: 0xdead0000 is not mapped: the read is the deliberate kernel bug.
+            unsafe { lazuli_kernel::arch::cpu::kernel_bug_read(0xdead_0000) };
         }
         false
     });
@@ -62,7 +63,8 @@ async fn runner() -> i32 {
         "lockfault" => {
             // Kernel code on behalf of this task, with a kernel lock held.
             lazuli_kernel::vm::active::with(|_| {
-                lazuli_kernel::arch::cpu::kernel_bug_read(0xdead_0000)
+                // SAFETY: as above: the deliberate kernel bug, under the lock.
+                unsafe { lazuli_kernel::arch::cpu::kernel_bug_read(0xdead_0000) }
             });
             kprintln!("ktest: the lock fault came back");
             qemu::exit(false)

@@ -37,6 +37,10 @@ pub static CASES: &[Case] = &[
         ring3_loop_interrupted
     ),
     task_case!(
+        "an_endless_user_loop_of_system_calls_is_preempted_and_ended_by_ctrl_c",
+        ring3_syscall_loop_interrupted
+    ),
+    task_case!(
         "ctrl_c_ends_a_command_that_sleeps_waits_or_reads",
         interrupt_waiting
     ),
@@ -144,6 +148,19 @@ async fn ring3_returns() -> Outcome {
     // mov rax, rsp; ret — rsp as the code saw it: just below the top of the stack.
     let rsp = code_page(&[0x48, 0x89, 0xe0, 0xc3]).await?;
     ensure_eq!(user::call(rsp).await, STACK_TOP - 8, "the user rsp");
+    // std; ret — user code sets the direction flag; the kernel must not run with it.
+    let std = code_page(&[0xfd, 0xc3]).await?;
+    user::call(std).await;
+    let flags = x86_64::registers::rflags::read();
+    ensure!(
+        !flags.contains(x86_64::registers::rflags::RFlags::DIRECTION_FLAG),
+        "DF is set in the kernel after user code ran std"
+    );
+    let copy = alloc::vec![7u8; 100].clone(); // rep movs, forwards
+    ensure!(
+        copy.iter().all(|&b| b == 7),
+        "a copy after user code ran std"
+    );
     Ok(())
 }
 
@@ -157,12 +174,21 @@ fn read_at(addr: u64) -> [u8; 11] {
 async fn ring3_faults() -> Outcome {
     let frames = free_frames();
     let kernel_heap = 0xffff_c000_0000_0000u64;
-    let cases: [(&[u8], usize, String); 5] = [
+    let cases: [(&[u8], usize, String); 6] = [
         (&[0xfa, 0xf4], 0, String::from("general protection fault")), // cli; hlt
         (&[0x0f, 0x0b], 0, String::from("invalid opcode")),           // ud2
         (&[0x31, 0xc9, 0xf7, 0xf1], 2, String::from("divide error")), // xor ecx, ecx; div ecx
         (&read_at(kernel_heap), 0, String::new()),
         (&[0xe6, 0xf4], 0, String::from("general protection fault")), // out 0xf4, al
+        // movabs rsp, 0x8000000000000000; mov eax, 1; int 0x80 — an unknown call, and
+        // a stack pointer `iretq` cannot return to: refused at the rip after the call.
+        (
+            &[
+                0x48, 0xbc, 0, 0, 0, 0, 0, 0, 0, 0x80, 0xb8, 1, 0, 0, 0, 0xcd, 0x80,
+            ],
+            17,
+            String::from("general protection fault"),
+        ),
     ];
     for (code, offset, name) in cases {
         let code = code.to_vec();
@@ -202,12 +228,23 @@ async fn ring3_demand_paging() -> Outcome {
 }
 
 async fn ring3_loop_interrupted() -> Outcome {
+    spin_then_interrupt(&[0xeb, 0xfe]).await // jmp $
+}
+
+async fn ring3_syscall_loop_interrupted() -> Outcome {
+    // 1: mov eax, 1; int 0x80; jmp 1b — an endless loop of (unknown) system calls.
+    spin_then_interrupt(&[0xb8, 1, 0, 0, 0, 0xcd, 0x80, 0xeb, 0xf7]).await
+}
+
+/// Runs `code` in user mode in a task of its own (it never returns), checks that
+/// this task still sleeps and wakes meanwhile, then ends it with Ctrl-C.
+async fn spin_then_interrupt(code: &'static [u8]) -> Outcome {
     let frames = free_frames();
-    let pid = spawn("spinner", async {
-        let Ok(a) = code_page(&[0xeb, 0xfe]).await else {
+    let pid = spawn("spinner", async move {
+        let Ok(a) = code_page(code).await else {
             return 9;
         };
-        user::call(a).await; // jmp $
+        user::call(a).await;
         0
     });
     set_foreground(Some(pid));
