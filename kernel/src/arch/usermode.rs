@@ -40,7 +40,7 @@
 use super::{gdt, pic, pic::Irq};
 use crate::mem::{frame, paging};
 use core::arch::global_asm;
-use lazuli_api::{Access, Exception, FaultReport, KillReason, Why, layout::USER_END};
+use lazuli_api::{Access, Exception, FaultReport, KillReason, Why};
 use spin::Mutex;
 use x86_64::structures::paging::PageTableFlags as Flags;
 
@@ -231,8 +231,10 @@ pub fn init() {
 /// `regs` then holds its registers (for a preemption or a syscall: where to go on).
 /// Must be called from a task's poll with interrupts on and no lock held.
 pub fn run(regs: &mut UserRegs) -> Exit {
-    // `iretq` refuses a non-canonical rip (a #GP in ring 0): such code is dead.
-    if regs.rip >= USER_END {
+    // `iretq` refuses a non-canonical rip (a #GP in ring 0): such code is dead. (A
+    // canonical kernel-half rip is fine: the trampoline's, after a preemption right
+    // at its first instruction; any other faults in ring 3 as not user memory.)
+    if !is_canonical(regs.rip) {
         return Exit::Killed(KillReason::PageFault(FaultReport {
             addr: regs.rip,
             access: Access::Exec,

@@ -25,6 +25,10 @@ pub static CASES: &[Case] = &[
         ring3_returns
     ),
     task_case!(
+        "user_calls_preempted_anywhere_even_at_the_trampoline_return",
+        many_user_calls
+    ),
+    task_case!(
         "user_code_faults_kill_with_the_contract_reasons",
         ring3_faults
     ),
@@ -161,6 +165,21 @@ async fn ring3_returns() -> Outcome {
         copy.iter().all(|&b| b == 7),
         "a copy after user code ran std"
     );
+    Ok(())
+}
+
+/// Many short user-mode calls, so that the timer lands in every part of one — also
+/// right at the trampoline's first instruction, in the kernel half, which the
+/// resumed call must run (found in CI: such a resume was once refused).
+async fn many_user_calls() -> Outcome {
+    let ret = code_page(&[0xc3]).await?;
+    let t0 = lazuli_kernel::time::ticks();
+    let mut calls = 0u32;
+    while lazuli_kernel::time::ticks() < t0 + 300 {
+        user::call(ret).await;
+        calls += 1;
+    }
+    ensure!(calls > 100, "only {calls} calls in 300 ticks");
     Ok(())
 }
 
