@@ -17,7 +17,8 @@ use core::{
 };
 use spin::Mutex;
 
-const RING: usize = 4096;
+/// Bytes the input ring holds.
+pub const RING: usize = 4096;
 static BYTES: [AtomicU8; RING] = [const { AtomicU8::new(0) }; RING];
 static HEAD: AtomicUsize = AtomicUsize::new(0); // next slot to read
 static TAIL: AtomicUsize = AtomicUsize::new(0); // next slot to write
@@ -67,17 +68,28 @@ pub fn take_interrupt() -> bool {
     })
 }
 
-/// Whether the ring has room for another byte.
-pub fn has_room() -> bool {
+/// Bytes the ring holds now.
+fn queued() -> usize {
     TAIL.load(Ordering::Relaxed)
         .wrapping_sub(HEAD.load(Ordering::Acquire))
-        < RING
+}
+
+/// Whether the ring has room for another ordinary byte. The last slot is kept for
+/// Ctrl-C, so a ring full of unread type-ahead still takes a keyboard Ctrl-C.
+pub fn has_room() -> bool {
+    queued() < RING - 1
 }
 
 /// Appends a byte (interrupt context). Drops it if the ring is full — serial input
-/// is not read then (see [`has_room`]), so only keystrokes can be lost.
+/// is not read then (see [`has_room`]), so only keystrokes can be lost; Ctrl-C has
+/// the last slot to itself.
 pub fn push(byte: u8) {
-    if !has_room() {
+    let fits = if byte == INTERRUPT {
+        queued() < RING
+    } else {
+        has_room()
+    };
+    if !fits {
         return;
     }
     let tail = TAIL.load(Ordering::Relaxed);

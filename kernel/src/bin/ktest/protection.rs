@@ -53,6 +53,10 @@ pub static CASES: &[Case] = &[
         interrupt_type_ahead
     ),
     task_case!(
+        "a_full_ring_of_type_ahead_still_takes_ctrl_c",
+        interrupt_behind_full_ring
+    ),
+    task_case!(
         "a_thousand_kills_of_a_playground_leave_heap_and_frames_as_they_were",
         thousand_kills
     ),
@@ -341,6 +345,38 @@ async fn interrupt_type_ahead() -> Outcome {
         *byte = lazuli_api::read_byte().await;
     }
     ensure_eq!(&rest, b"abcd", "the bytes typed around Ctrl-C");
+    Ok(())
+}
+
+async fn interrupt_behind_full_ring() -> Outcome {
+    let pid = spawn("sleeper", async {
+        sleep(100_000).await;
+        0
+    });
+    set_foreground(Some(pid));
+    yield_now().await;
+    // A command that never reads while keys keep coming: the ring fills up...
+    for _ in 0..input::RING + 10 {
+        input::push(b'a');
+    }
+    input::push(input::INTERRUPT); // ...and Ctrl-C still gets in.
+    let status = ended(wait(pid).await);
+    set_foreground(None);
+    ensure_eq!(status, "killed: interrupted", "the sleeper");
+    let mut kept = 0;
+    while input::pending() {
+        ensure_eq!(
+            lazuli_api::read_byte().await,
+            b'a',
+            "type-ahead byte {kept}"
+        );
+        kept += 1;
+    }
+    ensure_eq!(
+        kept,
+        input::RING - 1,
+        "type-ahead kept (one slot is Ctrl-C's)"
+    );
     Ok(())
 }
 
