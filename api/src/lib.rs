@@ -71,6 +71,15 @@ pub enum WaitError {
     NotChild,
 }
 
+/// Why `set_foreground` refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ForegroundError {
+    /// The task is not one the caller started (nor a descendant of one).
+    NotDescendant,
+    /// Another task set the foreground; only it may end it.
+    NotYours,
+}
+
 /// Why `fork` made no child.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ForkError {
@@ -120,7 +129,7 @@ pub trait Kernel: Sync {
     fn user_write(&self, addr: usize, width: user::Width, value: u64) -> Result<(), Killed>;
     fn user_call(&self, addr: usize) -> BoxFuture<Result<u64, Killed>>;
     fn wait(&self, pid: Pid) -> BoxFuture<Result<ExitStatus, WaitError>>;
-    fn set_foreground(&self, pid: Option<Pid>);
+    fn set_foreground(&self, pid: Option<Pid>) -> Result<(), ForegroundError>;
     fn sleep(&self, ms: u64) -> BoxFuture<()>;
     fn uptime_ms(&self) -> u64;
     fn read_byte(&self) -> BoxFuture<u8>;
@@ -226,9 +235,10 @@ pub fn mprotect(addr: usize, len: usize, prot: Prot) -> Result<(), VmError> {
     kernel().mprotect(addr, len, prot)
 }
 
-/// Makes `pid` (a child of the caller) and the tasks it forks or spawns the
-/// foreground: Ctrl-C kills them (`interrupted`). `None` ends the foreground.
-pub fn set_foreground(pid: Option<Pid>) {
+/// Makes `pid` (a task the caller started, or one of its descendants) and the tasks
+/// it forks or spawns the foreground: Ctrl-C kills them (`interrupted`). `None` ends
+/// the foreground the caller set.
+pub fn set_foreground(pid: Option<Pid>) -> Result<(), ForegroundError> {
     kernel().set_foreground(pid)
 }
 

@@ -118,9 +118,10 @@ async fn run(line: &str, last: i32) -> i32 {
         _ => match find(name) {
             Some(app) => {
                 let pid = lazuli_api::spawn(app.name, (app.main)(args.trim().to_string()));
-                lazuli_api::set_foreground(Some(pid));
+                // Our own child, then our own foreground: neither can be refused.
+                let _ = lazuli_api::set_foreground(Some(pid));
                 let status = lazuli_api::wait(pid).await;
-                lazuli_api::set_foreground(None);
+                let _ = lazuli_api::set_foreground(None);
                 match status {
                     Ok(ExitStatus::Exited(code)) => code,
                     Ok(ExitStatus::Killed(reason)) => {

@@ -4,8 +4,8 @@ use crate::task::sched::ForkKind;
 use crate::{arch, console, input, mem, mem::frame, task, time, user, vm};
 use alloc::{boxed::Box, vec::Vec};
 use lazuli_api::{
-    BoxFuture, ExitStatus, ForkError, HeapUsage, Kernel, Killed, MapKind, Pid, Placement, Prot,
-    RegionView, TaskInfo, VmError, WaitError, diag::Diagnostics, user::Width,
+    BoxFuture, ExitStatus, ForegroundError, ForkError, HeapUsage, Kernel, Killed, MapKind, Pid,
+    Placement, Prot, RegionView, TaskInfo, VmError, WaitError, diag::Diagnostics, user::Width,
 };
 
 struct Api;
@@ -71,8 +71,8 @@ impl Kernel for Api {
     fn wait(&self, pid: Pid) -> BoxFuture<Result<ExitStatus, WaitError>> {
         task::sched::wait(task::current(), pid)
     }
-    fn set_foreground(&self, pid: Option<Pid>) {
-        task::sched::set_foreground(pid)
+    fn set_foreground(&self, pid: Option<Pid>) -> Result<(), ForegroundError> {
+        task::sched::set_foreground(task::current(), pid)
     }
     fn sleep(&self, ms: u64) -> BoxFuture<()> {
         Box::pin(time::sleep(ms))

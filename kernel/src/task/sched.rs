@@ -13,7 +13,9 @@ use core::{
     sync::atomic::{AtomicU64, Ordering},
     task::{Context, Poll, Waker},
 };
-use lazuli_api::{BoxFuture, ExitStatus, ForkError, KillReason, Pid, TaskInfo, WaitError};
+use lazuli_api::{
+    BoxFuture, ExitStatus, ForegroundError, ForkError, KillReason, Pid, TaskInfo, WaitError,
+};
 use spin::Mutex;
 
 /// A task's future. Futures are not `Send` (apps may hold `!Send` things across
@@ -86,17 +88,36 @@ pub(super) fn take_doomed() -> Option<KillReason> {
 }
 
 /// The task whose group Ctrl-C kills, if the shell runs one.
-static FOREGROUND: Mutex<Option<Pid>> = Mutex::new(None);
+/// The foreground task and the task that made it so (only that one may change it).
+static FOREGROUND: Mutex<Option<(Option<Pid>, Pid)>> = Mutex::new(None);
 
-/// Sets (or clears) the foreground task: Ctrl-C kills it and its descendants.
-pub fn set_foreground(pid: Option<Pid>) {
-    *FOREGROUND.lock() = pid;
-    crate::input::set_interruptible(pid.is_some());
+/// Makes `pid` — a descendant of `caller` — the foreground task (Ctrl-C kills it and
+/// its descendants), or with `None` ends the foreground `caller` set. Refuses
+/// anything else, so a command can neither make another task (the shell, say) the
+/// victim of Ctrl-C nor make itself immune to it.
+pub fn set_foreground(caller: Option<Pid>, pid: Option<Pid>) -> Result<(), ForegroundError> {
+    let mut foreground = FOREGROUND.lock();
+    match pid {
+        Some(pid) => {
+            let sched = SCHED.lock();
+            let descends = caller.is_some_and(|c| sched.group(c).contains(&pid) && c != pid);
+            if !descends {
+                return Err(ForegroundError::NotDescendant);
+            }
+            *foreground = Some((caller, pid));
+        }
+        None => match *foreground {
+            Some((owner, _)) if owner != caller => return Err(ForegroundError::NotYours),
+            _ => *foreground = None,
+        },
+    }
+    crate::input::set_interruptible(foreground.is_some());
+    Ok(())
 }
 
 /// The foreground task, if any.
 pub fn foreground() -> Option<Pid> {
-    *FOREGROUND.lock()
+    FOREGROUND.lock().map(|(_, pid)| pid)
 }
 
 impl Scheduler {

@@ -53,6 +53,10 @@ pub static CASES: &[Case] = &[
         interrupt_type_ahead
     ),
     task_case!(
+        "only_a_task_the_caller_started_can_be_made_the_foreground",
+        foreground_rules
+    ),
+    task_case!(
         "a_full_ring_of_type_ahead_still_takes_ctrl_c",
         interrupt_behind_full_ring
     ),
@@ -270,14 +274,14 @@ async fn spin_then_interrupt(code: &'static [u8]) -> Outcome {
         user::call(a).await;
         0
     });
-    set_foreground(Some(pid));
+    set_foreground(Some(pid)).map_err(|e| format!("foreground: {e:?}"))?;
     // This task sleeps and wakes while the loop runs: the timer preempts it.
     let t0 = lazuli_kernel::time::ticks();
     sleep(20).await;
     ensure!(lazuli_kernel::time::ticks() >= t0 + 20, "time went on");
     input::push(input::INTERRUPT);
     let status = wait(pid).await;
-    set_foreground(None);
+    let _ = set_foreground(None); // ours to end: it cannot fail
     ensure_eq!(
         status,
         Ok(ExitStatus::Killed(KillReason::Interrupted)),
@@ -290,13 +294,15 @@ async fn spin_then_interrupt(code: &'static [u8]) -> Outcome {
 /// Starts `body` in the foreground, lets it block, sends Ctrl-C; how it ended.
 async fn interrupt(body: impl core::future::Future<Output = i32> + 'static) -> String {
     let pid = spawn("waiter", body);
-    set_foreground(Some(pid));
+    if let Err(e) = set_foreground(Some(pid)) {
+        return format!("foreground refused: {e:?}");
+    }
     for _ in 0..3 {
         yield_now().await;
     }
     input::push(input::INTERRUPT);
     let status = ended(wait(pid).await);
-    set_foreground(None);
+    let _ = set_foreground(None); // ours to end: it cannot fail
     status
 }
 
@@ -332,13 +338,13 @@ async fn interrupt_type_ahead() -> Outcome {
         sleep(100_000).await;
         0
     });
-    set_foreground(Some(pid));
+    set_foreground(Some(pid)).map_err(|e| format!("foreground: {e:?}"))?;
     yield_now().await;
     for &byte in b"ab\x03cd" {
         input::push(byte);
     }
     let status = ended(wait(pid).await);
-    set_foreground(None);
+    let _ = set_foreground(None); // ours to end: it cannot fail
     ensure_eq!(status, "killed: interrupted", "the sleeper");
     let mut rest = [0u8; 4];
     for byte in &mut rest {
@@ -348,12 +354,40 @@ async fn interrupt_type_ahead() -> Outcome {
     Ok(())
 }
 
+async fn foreground_rules() -> Outcome {
+    use lazuli_api::{ForegroundError, Pid};
+    // Pid 1 started this task: it is no descendant of ours, nor are we.
+    ensure_eq!(
+        set_foreground(Some(Pid(1))),
+        Err(ForegroundError::NotDescendant),
+        "an ancestor"
+    );
+    ensure_eq!(
+        set_foreground(Some(lazuli_api::getpid())),
+        Err(ForegroundError::NotDescendant),
+        "ourselves"
+    );
+    let child = spawn("child", async {
+        // The foreground is our parent's to end, not ours.
+        let refused = set_foreground(None) == Err(ForegroundError::NotYours);
+        i32::from(!refused)
+    });
+    ensure_eq!(set_foreground(Some(child)), Ok(()), "our own child");
+    ensure_eq!(
+        ended(wait(child).await),
+        "exited 0",
+        "the child's attempt to end it"
+    );
+    ensure_eq!(set_foreground(None), Ok(()), "ending our own");
+    Ok(())
+}
+
 async fn interrupt_behind_full_ring() -> Outcome {
     let pid = spawn("sleeper", async {
         sleep(100_000).await;
         0
     });
-    set_foreground(Some(pid));
+    set_foreground(Some(pid)).map_err(|e| format!("foreground: {e:?}"))?;
     yield_now().await;
     // A command that never reads while keys keep coming: the ring fills up...
     for _ in 0..input::RING + 10 {
@@ -361,7 +395,7 @@ async fn interrupt_behind_full_ring() -> Outcome {
     }
     input::push(input::INTERRUPT); // ...and Ctrl-C still gets in.
     let status = ended(wait(pid).await);
-    set_foreground(None);
+    let _ = set_foreground(None); // ours to end: it cannot fail
     ensure_eq!(status, "killed: interrupted", "the sleeper");
     let mut kept = 0;
     while input::pending() {
