@@ -15,30 +15,30 @@ fn page_at(addr: usize, i: usize) -> usize {
         .unwrap_or(usize::MAX)
 }
 
+/// Which way a pass over the range goes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Pass {
+    Fill,
+    Check,
+}
+
 /// `fill ADDR LEN SEED`.
 pub async fn fill(addr: usize, len: usize, seed: u64) {
-    let head = format!("fill({addr:#x}, {len}, {seed})");
-    if !addr.is_multiple_of(PAGE_SIZE) {
-        println!("{head} = error unaligned");
-        return;
-    }
-    let pages = pages_in(len);
-    for i in 0..pages {
-        let page = page_at(addr, i);
-        let value = pattern_value(seed, i as u64);
-        for offset in PATTERN_OFFSETS {
-            user::store_u64(page.saturating_add(offset), value).await;
-        }
-        if (i + 1) % PAGES_PER_TURN == 0 {
-            yield_now().await;
-        }
-    }
-    println!("{head} = {pages} pages");
+    pass(Pass::Fill, addr, len, seed).await
 }
 
 /// `check ADDR LEN SEED`.
 pub async fn check(addr: usize, len: usize, seed: u64) {
-    let head = format!("check({addr:#x}, {len}, {seed})");
+    pass(Pass::Check, addr, len, seed).await
+}
+
+/// Writes or checks every page of the range, then prints the command's line.
+async fn pass(pass: Pass, addr: usize, len: usize, seed: u64) {
+    let name = match pass {
+        Pass::Fill => "fill",
+        Pass::Check => "check",
+    };
+    let head = format!("{name}({addr:#x}, {len}, {seed})");
     if !addr.is_multiple_of(PAGE_SIZE) {
         println!("{head} = error unaligned");
         return;
@@ -48,14 +48,22 @@ pub async fn check(addr: usize, len: usize, seed: u64) {
         let page = page_at(addr, i);
         let value = pattern_value(seed, i as u64);
         for offset in PATTERN_OFFSETS {
-            if user::load_u64(page.saturating_add(offset)).await != value {
-                println!("{head} = mismatch at {page:#x}");
-                return;
+            let at = page.saturating_add(offset);
+            match pass {
+                Pass::Fill => user::store_u64(at, value).await,
+                Pass::Check if user::load_u64(at).await != value => {
+                    println!("{head} = mismatch at {page:#x}");
+                    return;
+                }
+                Pass::Check => {}
             }
         }
         if (i + 1) % PAGES_PER_TURN == 0 {
             yield_now().await;
         }
     }
-    println!("{head} = {pages} pages ok");
+    match pass {
+        Pass::Fill => println!("{head} = {pages} pages"),
+        Pass::Check => println!("{head} = {pages} pages ok"),
+    }
 }

@@ -51,3 +51,11 @@ pub fn ended(
         Err(e) => alloc::format!("wait failed: {e:?}"),
     }
 }
+
+/// Runs `body` as a task of its own (named `victim`, fresh address space); how it
+/// ended, as [`ended`] says it.
+pub async fn run_task(
+    body: impl core::future::Future<Output = i32> + 'static,
+) -> alloc::string::String {
+    ended(lazuli_api::wait(lazuli_api::spawn("victim", body)).await)
+}

@@ -65,12 +65,6 @@ fn rw() -> Prot {
     Prot::RW
 }
 
-/// Runs `body` as a task of its own; how it ended, as `check::ended` says it.
-async fn status_of(body: impl core::future::Future<Output = i32> + 'static) -> String {
-    let pid = lazuli_api::spawn("victim", body);
-    crate::check::ended(wait(pid).await)
-}
-
 async fn map_lazy_many() -> Outcome {
     let (vp, pp, frames) = (numvp(), numpp(), free_frames());
     let a = map(3 * PAGE, rw(), Placement::Anywhere).map_err(|e| format!("map: {e}"))?;
@@ -177,7 +171,7 @@ async fn map_fixed() -> Outcome {
 }
 
 async fn read_only_kills() -> Outcome {
-    let status = status_of(async {
+    let status = crate::check::run_task(async {
         let a = map(PAGE, Prot::READ, Placement::Anywhere).unwrap_or(0);
         let seen = user::load(a).await; // reading is fine, and maps a zero page
         user::store(a, seen + 1).await;
@@ -201,7 +195,7 @@ async fn write_only_rules() -> Outcome {
         3,
         "write-only reads as read+write on x86"
     );
-    let status = status_of(async {
+    let status = crate::check::run_task(async {
         let a = map(PAGE, Prot::NONE, Placement::Anywhere).unwrap_or(0);
         i32::from(user::load(a).await)
     })
@@ -283,7 +277,7 @@ async fn munmap_spanning() -> Outcome {
 }
 
 async fn after_munmap_kills() -> Outcome {
-    let status = status_of(async {
+    let status = crate::check::run_task(async {
         let a = map(2 * PAGE, rw(), Placement::Anywhere).unwrap_or(0);
         user::store(a + PAGE, 1).await;
         let _ = munmap(a + PAGE, PAGE);
@@ -309,7 +303,7 @@ async fn mprotect_split() -> Outcome {
     let prots: Vec<Prot> = mine.iter().map(|r| r.prot).collect();
     ensure_eq!(prots, [Prot::RW, Prot::READ, Prot::RW], "three pieces");
     user::store(a + 2 * PAGE, 1).await; // still writable
-    let status = status_of(async move {
+    let status = crate::check::run_task(async move {
         let a = touched(3).await.unwrap_or(0);
         let _ = mprotect(a + PAGE, PAGE, Prot::READ);
         user::store(a + PAGE, 1).await; // present page, now read-only
@@ -347,7 +341,7 @@ async fn nx_kills() -> Outcome {
     let code = map(PAGE, Prot::RWX, Placement::Anywhere).map_err(|e| format!("map: {e}"))?;
     user::store(code, 0xc3).await; // ret
     user::call(code).await;
-    let status = status_of(async {
+    let status = crate::check::run_task(async {
         let a = map(PAGE, rw(), Placement::Anywhere).unwrap_or(0);
         user::store(a, 0xc3).await;
         user::call(a).await;
@@ -364,7 +358,7 @@ async fn nx_kills() -> Outcome {
 }
 
 async fn guard_kills() -> Outcome {
-    let status = status_of(async {
+    let status = crate::check::run_task(async {
         let g = map_guard(PAGE, Placement::Anywhere).unwrap_or(0);
         i32::from(user::load(g + 8).await)
     })

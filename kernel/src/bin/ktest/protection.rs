@@ -1,7 +1,7 @@
 //! Protection (CONTRACTS.md section 7): the address rule at the API edge, code in
 //! user pages running in ring 3, Ctrl-C, and kills that leak nothing.
 use crate::cases::{Case, Outcome};
-use crate::check::ended;
+use crate::check::{ended, run_task};
 use crate::{ensure, ensure_eq, task_case};
 use alloc::{boxed::Box, format, string::String};
 use lazuli_api::{
@@ -77,11 +77,6 @@ async fn code_page(code: &[u8]) -> Result<usize, String> {
         user::store(a + i, byte).await;
     }
     Ok(a)
-}
-
-/// Runs `body` as a task; how it ended.
-async fn run_task(body: impl core::future::Future<Output = i32> + 'static) -> String {
-    ended(wait(spawn("victim", body)).await)
 }
 
 async fn address_rule() -> Outcome {
