@@ -15,7 +15,11 @@ options:
   --uefi             boot the UEFI image through OVMF instead of BIOS
   --exec LINE        boot headless, run LINE in the shell, print its output, power off;
                      exit 0 iff LINE succeeded
-  --images DIR       write lazuli-bios.img and lazuli-uefi.img to DIR; boot nothing
+  --images DIR       write lazuli-bios.img, lazuli-uefi.img and the data disk
+                     lazuli-disk.img to DIR; boot nothing
+  --disk PATH        attach the raw FAT image PATH as the data disk (read-write)
+  --fresh-disk       remake target/lazuli-disk.img from disk/ before booting
+  --no-disk          no data disk: lazuli uses the boot image's RAM disk
   --accel tcg|kvm    CPU emulation (default tcg; kvm needs a working /dev/kvm)
   --gdb              start paused, wait for GDB on localhost:1234
   --memory MIB       guest RAM in MiB (default 256)
@@ -45,6 +49,20 @@ pub struct Options {
     pub timeout_secs: Option<u64>,
     pub kernel: String,
     pub help: bool,
+    pub disk: DiskChoice,
+}
+
+/// Which data disk QEMU attaches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DiskChoice {
+    /// `target/lazuli-disk.img`, made from `disk/` if missing.
+    Default,
+    /// The same, remade first (`--fresh-disk`).
+    Fresh,
+    /// A raw image the user names (`--disk PATH`).
+    Path(PathBuf),
+    /// None: the kernel falls back to its RAM disk (`--no-disk`).
+    None,
 }
 
 impl Default for Options {
@@ -60,6 +78,7 @@ impl Default for Options {
             timeout_secs: None,
             kernel: "lazuli".into(),
             help: false,
+            disk: DiskChoice::Default,
         }
     }
 }
@@ -99,6 +118,17 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Options, String>
             "--exec" => options.exec = Some(value()?),
             "--images" => options.images = Some(value()?.into()),
             "--kernel" => options.kernel = value()?,
+            "--disk" | "--fresh-disk" | "--no-disk" => {
+                let choice = match flag.as_str() {
+                    "--disk" => DiskChoice::Path(value()?.into()),
+                    "--fresh-disk" => DiskChoice::Fresh,
+                    _ => DiskChoice::None,
+                };
+                if options.disk != DiskChoice::Default {
+                    return Err("--disk, --fresh-disk and --no-disk exclude each other".into());
+                }
+                options.disk = choice;
+            }
             "--accel" => {
                 options.accel = match value()?.as_str() {
                     "tcg" => Accel::Tcg,
@@ -114,8 +144,15 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Options, String>
             "--timeout" => options.timeout_secs = Some(number(&flag, &value()?)?),
             _ => return Err(format!("unknown option {arg:?} (see --help)")),
         }
-        if inline.is_some() && ["--headless", "--uefi", "--gdb", "--help"].contains(&flag.as_str())
-        {
+        let bare = [
+            "--headless",
+            "--uefi",
+            "--gdb",
+            "--help",
+            "--fresh-disk",
+            "--no-disk",
+        ];
+        if inline.is_some() && bare.contains(&flag.as_str()) {
             return Err(format!("{flag} takes no value"));
         }
     }
@@ -178,5 +215,23 @@ mod tests {
         assert!(parse_str("--timeout 0").is_err());
         assert!(parse_str("--accel hvf").is_err());
         assert!(parse_str("--uefi=yes").is_err());
+        assert!(parse_str("--no-disk=yes").is_err());
+        assert!(parse_str("--disk").unwrap_err().contains("needs a value"));
+        assert!(
+            parse_str("--no-disk --disk a.img")
+                .unwrap_err()
+                .contains("exclude")
+        );
+    }
+
+    #[test]
+    fn disk_flags_choose_the_data_disk() {
+        assert_eq!(parse_str("").unwrap().disk, DiskChoice::Default);
+        assert_eq!(parse_str("--fresh-disk").unwrap().disk, DiskChoice::Fresh);
+        assert_eq!(parse_str("--no-disk").unwrap().disk, DiskChoice::None);
+        assert_eq!(
+            parse_str("--disk=/tmp/x.img").unwrap().disk,
+            DiskChoice::Path("/tmp/x.img".into())
+        );
     }
 }

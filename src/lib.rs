@@ -16,6 +16,8 @@
 use std::path::PathBuf;
 
 pub mod cli;
+pub mod data_disk;
+pub mod disk_image;
 pub mod exec;
 pub mod gdb;
 pub mod ktest;

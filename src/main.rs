@@ -67,6 +67,8 @@ fn run(options: &Options) -> Result<Exit, String> {
     } else {
         Firmware::Bios
     };
+    // Before QEMU (or its installation): a wrong --disk is the first thing said.
+    let data_disk = lazuli::data_disk::resolve(&options.disk)?;
     let tools = tools::ensure(firmware == Firmware::Uefi)?;
     let headless = options.headless || options.exec.is_some();
     let machine = Machine {
@@ -85,6 +87,7 @@ fn run(options: &Options) -> Result<Exit, String> {
         } else {
             Console::Plain
         },
+        data_disk,
     };
     if options.gdb {
         print_gdb_help(&files);
@@ -186,14 +189,19 @@ fn print_gdb_help(files: &KernelFiles) {
     }
 }
 
-/// `--images DIR`: copies the kernel's two disk images into DIR and prints their paths.
+/// `--images DIR`: copies the kernel's two boot images and the data-disk image
+/// (made from `disk/`) into DIR and prints their paths.
 fn write_images(files: &KernelFiles, dir: &Path) -> Result<(), String> {
     fs::create_dir_all(dir).map_err(|e| format!("lazuli: cannot create {}: {e}", dir.display()))?;
+    let cannot = |to: &Path, e: io::Error| format!("lazuli: cannot write {}: {e}", to.display());
     for firmware in [Firmware::Bios, Firmware::Uefi] {
         let to = dir.join(format!("{}-{}.img", files.name, firmware.name()));
-        fs::copy(files.image(firmware), &to)
-            .map_err(|e| format!("lazuli: cannot write {}: {e}", to.display()))?;
+        fs::copy(files.image(firmware), &to).map_err(|e| cannot(&to, e))?;
         println!("{}", to.display());
     }
+    let to = dir.join("lazuli-disk.img");
+    lazuli::data_disk::copy_sparse(Path::new(lazuli::DATA_DISK), &to)
+        .map_err(|e| cannot(&to, e))?;
+    println!("{}", to.display());
     Ok(())
 }

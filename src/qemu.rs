@@ -105,6 +105,8 @@ pub struct Machine {
     pub gdb: bool,
     /// How stdio carries the serial console.
     pub console: Console,
+    /// A raw image attached read-write as a virtio-blk disk (the data disk).
+    pub data_disk: Option<PathBuf>,
 }
 
 /// How the serial console meets the terminal.
@@ -128,6 +130,7 @@ impl Machine {
             memory_mib: 256,
             gdb: false,
             console: Console::Plain,
+            data_disk: None,
         }
     }
 
@@ -149,6 +152,15 @@ impl Machine {
             "-drive",
             &drive_option(&self.image, "format=raw,snapshot=on"),
         ]);
+        if let Some(disk) = &self.data_disk {
+            // Its own virtio-blk PCI device, so the boot disk stays on IDE.
+            push(&[
+                "-drive",
+                &drive_option(disk, "if=none,id=data,format=raw"),
+                "-device",
+                "virtio-blk-pci,drive=data",
+            ]);
+        }
         match self.console {
             Console::Plain => push(&["-serial", "stdio"]),
             Console::Terminal => push(&[
@@ -254,6 +266,18 @@ mod tests {
             "-chardev stdio,id=console,mux=on,signal=off -serial chardev:console -no-reboot"
         ));
         assert!(!line.contains("-serial stdio"));
+    }
+
+    #[test]
+    fn a_data_disk_is_a_virtio_device_beside_the_boot_disk() {
+        let mut machine = Machine::headless("/k/a.img".into(), Firmware::Bios);
+        assert!(!args(&machine).contains("virtio"));
+        machine.data_disk = Some("/d/data.img".into());
+        let line = args(&machine);
+        assert!(line.contains(
+            "-drive if=none,id=data,format=raw,file=/d/data.img -device virtio-blk-pci,drive=data"
+        ));
+        assert!(line.contains("-drive format=raw,snapshot=on,file=/k/a.img"));
     }
 
     #[test]

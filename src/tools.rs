@@ -98,7 +98,11 @@ pub fn ensure(need_ovmf: bool) -> Result<Tools, String> {
     }
     let missing = missing.join(" and ");
     if is_root() && on_path("apt-get") {
-        eprintln!("lazuli: {missing} missing; running as root, so installing it with apt-get");
+        eprintln!(
+            "lazuli: {missing} missing; running as root, so installing {} with apt-get \
+             (nothing will be removed)",
+            APT_PACKAGES.join(" ")
+        );
         apt_install()?;
         let tools = found();
         if complete(&tools) {
@@ -124,7 +128,9 @@ fn apt_install() -> Result<(), String> {
             .status()
             .is_ok_and(|s| s.success())
     };
-    let mut install = vec!["install", "-y", "--no-install-recommends"];
+    // --no-remove: an install the runner does on its own must never take a package
+    // away (apt once removed a newer, unrelated qemu-utils to satisfy qemu-system).
+    let mut install = vec!["install", "-y", "--no-install-recommends", "--no-remove"];
     install.extend(APT_PACKAGES);
     if apt(&install) || (apt(&["update"]) && apt(&install)) {
         Ok(())

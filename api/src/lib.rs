@@ -19,6 +19,7 @@ use core::{
 };
 
 pub mod diag;
+pub mod fs;
 mod kill;
 pub mod user;
 
@@ -134,6 +135,7 @@ pub trait Kernel: Sync {
     fn uptime_ms(&self) -> u64;
     fn read_byte(&self) -> BoxFuture<u8>;
     fn print(&self, text: &str);
+    fn print_bytes(&self, bytes: &[u8]);
     fn tasks(&self) -> Vec<TaskInfo>;
     fn regions(&self) -> Vec<RegionView>;
     fn present_pages(&self) -> Vec<usize>;
@@ -145,9 +147,14 @@ pub trait Kernel: Sync {
 static KERNEL: spin::Once<&'static dyn Kernel> = spin::Once::new();
 
 /// Installs the kernel's implementation. Called once at boot, before any app runs.
-pub fn install(kernel: &'static dyn Kernel, diagnostics: &'static dyn diag::Diagnostics) {
+pub fn install(
+    kernel: &'static dyn Kernel,
+    diagnostics: &'static dyn diag::Diagnostics,
+    files: &'static dyn fs::Files,
+) {
     KERNEL.call_once(|| kernel);
     diag::install(diagnostics);
+    fs::install(files);
 }
 
 pub(crate) fn kernel() -> &'static dyn Kernel {
@@ -272,7 +279,13 @@ pub fn print_str(text: &str) {
     kernel().print(text)
 }
 
-/// Powers the machine off; `success` becomes QEMU's exit status.
+/// Prints bytes that need not be text (a file's contents), exactly on serial.
+pub fn print_bytes(bytes: &[u8]) {
+    kernel().print_bytes(bytes);
+}
+
+/// Powers the machine off; `success` becomes QEMU's exit status. Everything
+/// written reaches the disk first (an implicit `sync`).
 pub fn poweroff(success: bool) -> ! {
     kernel().poweroff(success)
 }

@@ -6,6 +6,7 @@
 extern crate alloc;
 
 pub mod bench;
+pub mod files;
 pub mod hello;
 pub mod mmaptest;
 pub mod pressure;
@@ -82,6 +83,46 @@ pub static APPS: &[App] = &[
         name: "bench",
         help: "fault-path figures in TSC ticks (bench [short])",
         main: |a| Box::pin(bench::main(a)),
+    },
+    App {
+        name: "ls",
+        help: "list a directory of the disk: ls [DIR]",
+        main: |a| Box::pin(files::ls(a)),
+    },
+    App {
+        name: "cat",
+        help: "print a file: cat PATH",
+        main: |a| Box::pin(files::cat(a)),
+    },
+    App {
+        name: "write",
+        help: "replace a file with a line of text: write PATH TEXT",
+        main: |a| Box::pin(files::write(a)),
+    },
+    App {
+        name: "rm",
+        help: "remove a file: rm PATH",
+        main: |a| Box::pin(files::rm(a)),
+    },
+    App {
+        name: "mkdir",
+        help: "make a directory: mkdir PATH",
+        main: |a| Box::pin(files::mkdir(a)),
+    },
+    App {
+        name: "sync",
+        help: "write everything cached to the disk",
+        main: |a| Box::pin(files::sync(a)),
+    },
+    App {
+        name: "disk",
+        help: "the disk, its size, its file system and free space",
+        main: |a| Box::pin(files::disk(a)),
+    },
+    App {
+        name: "cache",
+        help: "pages the page cache holds (cache drop: give back the clean ones)",
+        main: |a| Box::pin(files::cache(a)),
     },
     App {
         name: "hello",

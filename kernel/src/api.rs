@@ -1,11 +1,14 @@
 //! The kernel's side of the app API: `lazuli_api::Kernel` (and its diagnostics),
 //! implemented by forwarding to the subsystems. Apps reach the kernel only through this.
 use crate::task::sched::ForkKind;
-use crate::{arch, console, input, mem, mem::frame, task, time, user, vm};
+use crate::{arch, console, fs, fs::files, input, mem, mem::frame, task, time, user, vm};
 use alloc::{boxed::Box, vec::Vec};
 use lazuli_api::{
     BoxFuture, ExitStatus, ForegroundError, ForkError, HeapUsage, Kernel, Killed, MapKind, Pid,
-    Placement, Prot, RegionView, TaskInfo, VmError, WaitError, diag::Diagnostics, user::Width,
+    Placement, Prot, RegionView, TaskInfo, VmError, WaitError,
+    diag::Diagnostics,
+    fs::{DirEntry, DiskInfo, Fd, FileError, Files, OpenOptions},
+    user::Width,
 };
 
 struct Api;
@@ -86,6 +89,9 @@ impl Kernel for Api {
     fn print(&self, text: &str) {
         console::write_str(text);
     }
+    fn print_bytes(&self, bytes: &[u8]) {
+        console::write_bytes(bytes);
+    }
     fn tasks(&self) -> Vec<TaskInfo> {
         task::sched::tasks()
     }
@@ -102,6 +108,12 @@ impl Kernel for Api {
         console::clear();
     }
     fn poweroff(&self, success: bool) -> ! {
+        // Everything written reaches the disk before the machine stops.
+        if let Err(e) = fs::sync()
+            && e != FileError::NoDisk
+        {
+            console::write_str(&alloc::format!("poweroff: sync: {e}\n"));
+        }
         arch::qemu::exit(success)
     }
 }
@@ -121,9 +133,51 @@ impl Diagnostics for Api {
     }
 }
 
+impl Files for Api {
+    fn open(&self, path: &str, options: OpenOptions) -> Result<Fd, FileError> {
+        files::open(path, options)
+    }
+    fn read(&self, fd: Fd, buf: &mut [u8]) -> Result<usize, FileError> {
+        files::read(fd, buf)
+    }
+    fn write(&self, fd: Fd, buf: &[u8]) -> Result<usize, FileError> {
+        files::write(fd, buf)
+    }
+    fn seek(&self, fd: Fd, offset: u64) -> Result<(), FileError> {
+        files::seek(fd, offset)
+    }
+    fn size(&self, fd: Fd) -> Result<u64, FileError> {
+        files::size(fd)
+    }
+    fn close(&self, fd: Fd) -> Result<(), FileError> {
+        files::close(fd)
+    }
+    fn list(&self, path: &str) -> Result<Vec<DirEntry>, FileError> {
+        files::list(path)
+    }
+    fn remove(&self, path: &str) -> Result<(), FileError> {
+        files::remove(path)
+    }
+    fn mkdir(&self, path: &str) -> Result<(), FileError> {
+        files::mkdir(path)
+    }
+    fn sync(&self) -> Result<(), FileError> {
+        fs::sync()
+    }
+    fn disk(&self) -> Result<DiskInfo, FileError> {
+        fs::with(|s| s.disk())
+    }
+    fn cache_pages(&self) -> usize {
+        fs::with(|s| Ok(s.cache.frames())).unwrap_or(0)
+    }
+    fn drop_cache(&self) -> usize {
+        fs::with(|s| Ok(s.cache.drop_clean())).unwrap_or(0)
+    }
+}
+
 static API: Api = Api;
 
 /// Makes the kernel available to apps.
 pub fn install() {
-    lazuli_api::install(&API, &API);
+    lazuli_api::install(&API, &API, &API);
 }

@@ -9,6 +9,18 @@ pub fn write_str(s: &str) {
 }
 
 /// Writes page cells: the characters on serial, coloured squares on the framebuffer.
+/// Writes bytes that need not be text (`cat`): exact on serial; the screen shows
+/// what is not printable ASCII as `?`.
+pub fn write_bytes(bytes: &[u8]) {
+    crate::arch::uart::write_bytes(bytes);
+    for chunk in bytes.utf8_chunks() {
+        crate::framebuffer::write_str(chunk.valid());
+        if !chunk.invalid().is_empty() {
+            crate::framebuffer::write_str("?");
+        }
+    }
+}
+
 pub fn write_cells(cells: &str) {
     use crate::framebuffer::CellKind;
     crate::arch::uart::write_str(cells);

@@ -2,7 +2,8 @@
 //!
 //! Boot order ([`init`]): serial and framebuffer consoles, GDT/IDT, memory (frames,
 //! page tables, heap, NX, the user-mode trampoline), interrupt controllers and timer,
-//! then the app API.
+//! the disk (virtio-blk, else the boot image's RAM disk) and its file system, then
+//! the app API.
 #![no_std]
 #![feature(abi_x86_interrupt)]
 // Unsafe code has two addresses: `arch` (the hardware) and `mem` (frames, page
@@ -14,8 +15,10 @@ extern crate alloc;
 pub mod api;
 #[allow(unsafe_code)]
 pub mod arch;
+pub mod block;
 pub mod console;
 pub mod framebuffer;
+pub mod fs;
 pub mod input;
 pub mod keyboard;
 #[allow(unsafe_code)]
@@ -55,12 +58,21 @@ pub fn init(boot: &'static mut BootInfo) {
     mem::frame::init(&boot.memory_regions);
     mem::heap::init();
     mem::frame::init_refs();
+    let ramdisk = match (boot.ramdisk_addr.into_option(), boot.ramdisk_len) {
+        (Some(addr), len) if len > 0 => Some(mem::take_ramdisk(addr, len)),
+        _ => None,
+    };
     arch::cpu::enable_nx();
     arch::usermode::init();
     arch::pic::init();
+    // Devices map their registers into the kernel half: before the first task.
+    let attached = block::attach(ramdisk);
     arch::uart::drain_received();
     x86_64::instructions::interrupts::enable();
     console::init_log();
+    if attached && let Err(e) = fs::mount() {
+        log::warn!("no file system on the disk ({e:?}): files are unavailable");
+    }
     api::install();
 }
 

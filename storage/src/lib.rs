@@ -5,17 +5,21 @@
 //!   that has one (a USB stick, an SD card, `sfdisk`'s output), or that it fills
 //!   the whole disk.
 //!
+//! - [`cache`]: the page cache's bookkeeping — which pages of a file are cached and
+//!   dirty, and how much of each belongs in the file at write-back.
+//!
 //! # Missing features
 //!
 //! - GPT, extended (logical) partitions.
-//! - The page cache's dirty tracking (it joins here, host-tested, with the cache).
 
 #![no_std]
 #![forbid(unsafe_code)]
 
+extern crate alloc;
 #[cfg(test)]
 extern crate std;
 
+pub mod cache;
 pub mod mbr;
 
 /// Bytes in a sector, the unit every block device reads and writes.

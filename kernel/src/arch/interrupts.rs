@@ -61,6 +61,10 @@ static IDT: Lazy<InterruptDescriptorTable> = Lazy::new(|| {
     }
     idt[Irq::Keyboard as u8].set_handler_fn(keyboard);
     idt[Irq::Serial as u8].set_handler_fn(serial);
+    idt[pic::vector(5)].set_handler_fn(pci_line_5);
+    idt[pic::vector(9)].set_handler_fn(pci_line_9);
+    idt[pic::vector(10)].set_handler_fn(pci_line_10);
+    idt[pic::vector(11)].set_handler_fn(pci_line_11);
     idt
 });
 
@@ -182,6 +186,29 @@ extern "x86-interrupt" fn keyboard(_frame: InterruptStackFrame) {
         input::push(byte);
     }
     pic::end_of_interrupt(Irq::Keyboard);
+}
+
+/// A PCI line: the disk is the only PCI device that interrupts (lines are shared,
+/// so a line lazuli opened may also carry others' interrupts; the disk's handler
+/// only acts on its own ISR status).
+fn pci_line(line: u8) {
+    crate::arch::virtio_blk::on_interrupt();
+    pic::end_of_line(line);
+}
+
+macro_rules! pci_line_handlers {
+    ($($name:ident => $line:literal),* $(,)?) => {$(
+        extern "x86-interrupt" fn $name(_frame: InterruptStackFrame) {
+            pci_line($line)
+        }
+    )*};
+}
+
+pci_line_handlers! {
+    pci_line_5 => 5,
+    pci_line_9 => 9,
+    pci_line_10 => 10,
+    pci_line_11 => 11,
 }
 
 extern "x86-interrupt" fn serial(_frame: InterruptStackFrame) {

@@ -13,3 +13,4 @@ pub mod rtc;
 pub mod uart;
 pub mod user_access;
 pub mod usermode;
+pub mod virtio_blk;

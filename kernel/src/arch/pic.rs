@@ -41,6 +41,40 @@ pub fn init() {
     }
 }
 
+/// The lines PCI devices' INTx pins are routed to on a PC (the firmware picks one
+/// per slot and writes it to the device's configuration register 0x3C).
+pub const PCI_LINES: [u8; 4] = [5, 9, 10, 11];
+
+/// The vector of PIC line `line` (0–15).
+pub const fn vector(line: u8) -> u8 {
+    PIC_1_OFFSET + line
+}
+
+/// Unmasks a PCI device's line (one of [`PCI_LINES`]) once its handler is ready.
+pub fn open_pci_line(line: u8) {
+    assert!(
+        PCI_LINES.contains(&line),
+        "IRQ {line} is not a PCI line lazuli handles"
+    );
+    let mut pics = PICS.lock();
+    // SAFETY: reading and writing the masks only changes which lines are delivered;
+    // the line's vector has a handler (interrupts::pci_line).
+    unsafe {
+        let [master, slave] = pics.read_masks();
+        if line < 8 {
+            pics.write_masks(master & !(1 << line), slave);
+        } else {
+            pics.write_masks(master, slave & !(1 << (line - 8)));
+        }
+    }
+}
+
+/// Acknowledges PIC line `line` (both controllers for the slave's lines).
+pub fn end_of_line(line: u8) {
+    // SAFETY: called at the end of that line's handler.
+    unsafe { PICS.lock().notify_end_of_interrupt(vector(line)) };
+}
+
 /// Acknowledges an interrupt so the PIC sends the next one.
 pub fn end_of_interrupt(irq: Irq) {
     // SAFETY: called at the end of that IRQ's handler.

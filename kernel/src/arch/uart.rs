@@ -39,6 +39,21 @@ pub fn write_str(s: &str) {
     });
 }
 
+/// Writes bytes as they are (no backspace handling), `\n` as `\r\n`: a file's
+/// contents, which need not be text.
+pub fn write_bytes(bytes: &[u8]) {
+    x86_64::instructions::interrupts::without_interrupts(|| {
+        if let Some(port) = COM1.lock().as_mut() {
+            for &b in bytes {
+                if b == b'\n' {
+                    port.send_raw(b'\r');
+                }
+                port.send_raw(b);
+            }
+        }
+    });
+}
+
 /// Writes text even if a panicking context holds the port's lock.
 pub fn write_str_panicking(s: &str) {
     // SAFETY: used only on the way to halting; a torn line beats a silent hang.

@@ -131,6 +131,36 @@ impl FrameAllocator {
     }
 }
 
+/// `count` physically consecutive zeroed frames (device rings and buffers), carved
+/// from memory never handed out yet; frames skipped to find a run go on the free
+/// list. Boot-time use: the carve order of a fresh region is address order.
+pub fn allocate_contiguous(count: usize) -> Option<PhysFrame> {
+    let mut fa = FRAMES.lock();
+    let mut run: Option<(u64, usize)> = None;
+    while run.is_none_or(|(_, len)| len < count) {
+        let frame = fa.carve()?;
+        run = match run {
+            Some((start, len)) if start + len as u64 * FRAME == frame => Some((start, len + 1)),
+            Some((start, len)) => {
+                for i in 0..len as u64 {
+                    FrameAllocator::push(&mut fa.freed_head, start + i * FRAME);
+                }
+                Some((frame, 1))
+            }
+            None => Some((frame, 1)),
+        };
+    }
+    let (start, len) = run?;
+    fa.free -= len;
+    drop(fa);
+    for i in 0..len as u64 {
+        zero(PhysFrame::containing_address(PhysAddr::new(
+            start + i * FRAME,
+        )));
+    }
+    Some(PhysFrame::containing_address(PhysAddr::new(start)))
+}
+
 /// One frame with unspecified contents, or None when memory is exhausted.
 pub fn allocate() -> Option<PhysFrame> {
     FRAMES.lock().allocate()
@@ -279,6 +309,15 @@ pub fn write_bytes(frame: PhysFrame, bytes: &[u8]) {
     // SAFETY: the frame is mapped by the physical-memory map, owned by the caller,
     // and at least `bytes.len()` long; `bytes` lives elsewhere (the kernel image).
     unsafe { core::ptr::copy_nonoverlapping(bytes.as_ptr(), to, bytes.len()) };
+}
+
+/// Runs `f` on the 4 KiB of `frame`, which the caller owns (a page-cache page, a
+/// device buffer): nothing else writes it during the call.
+pub fn with_contents<R>(frame: PhysFrame, f: impl FnOnce(&mut [u8; 4096]) -> R) -> R {
+    let bytes = phys_to_virt(frame.start_address()).as_mut_ptr::<[u8; 4096]>();
+    // SAFETY: the physical-memory map covers the frame; the caller owns it, and on
+    // one CPU nothing else touches it while `f` runs.
+    f(unsafe { &mut *bytes })
 }
 
 /// Ticks to zero one frame with [`zero`] (for the benchmark): takes a frame,

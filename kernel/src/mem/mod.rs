@@ -22,6 +22,7 @@
 //! Nothing is added to the kernel half after boot (the heap is mapped before the first
 //! task), so copying its 256 top-level entries once per task keeps every task in sync.
 
+pub mod dma;
 pub mod frame;
 pub mod heap;
 pub mod paging;
@@ -39,4 +40,17 @@ pub fn set_phys_offset(offset: u64) {
 /// The kernel-half virtual address at which physical address `pa` can be accessed.
 pub fn phys_to_virt(pa: PhysAddr) -> VirtAddr {
     VirtAddr::new(PHYS_OFFSET.load(Ordering::Relaxed) + pa.as_u64())
+}
+
+/// The RAM disk the bootloader loaded next to the kernel, as the one slice that
+/// refers to it. Call once, at boot, with the boot info's address and length.
+pub fn take_ramdisk(addr: u64, len: u64) -> &'static mut [u8] {
+    static TAKEN: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+    assert!(
+        !TAKEN.swap(true, Ordering::Relaxed),
+        "the RAM disk is taken once"
+    );
+    // SAFETY: the bootloader mapped `len` bytes at `addr` read-write for the kernel
+    // and nothing else refers to them; the flag above makes this the only slice.
+    unsafe { core::slice::from_raw_parts_mut(addr as *mut u8, len as usize) }
 }

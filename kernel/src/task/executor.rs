@@ -122,7 +122,11 @@ fn end_waiting(pid: Pid, reason: KillReason) {
     // CR3 may still hold the last polled task's space: leave it before this task's
     // destructors run and its space goes.
     vm::active::deactivate();
+    // Its destructors (closing its files, say) act for the task: make it current.
+    let before = sched::current();
+    set_current(Some(pid));
     drop(future);
+    set_current(before);
     drop(space);
     report_kill(pid, reason);
     SCHED.lock().finish(pid, ExitStatus::Killed(reason));

@@ -1,0 +1,442 @@
+//! The virtio-blk disk: found on PCI, driven by virtio-drivers' `VirtIOBlk`, with
+//! lazuli's frames and page tables as its HAL and completions by interrupt.
+//!
+//! Requests go through four *slots*. A slot owns the frame its data moves through
+//! (at most [`MAX_BYTES`] per request) and its request header and status byte, so a
+//! request in flight never points into memory its submitter may free: a task killed
+//! while its read is in flight abandons the slot, and the slot is given back when
+//! the device finishes. Each slot uses three of the queue's sixteen descriptors.
+//!
+//! Completion: the device raises its INTx line (level-triggered, shared, routed by
+//! the firmware to the line in configuration register 0x3C); [`on_interrupt`]
+//! acknowledges it, reaps every finished request and wakes the waiting tasks. A
+//! waiter that cannot yield ([`wait`]: the file system runs inside a poll) halts
+//! until the next interrupt, or, with interrupts off (a fault handler), polls the
+//! used ring. The device is locked only with interrupts off, so the interrupt
+//! handler always finds it free.
+use crate::{
+    arch::pci,
+    block::IoError,
+    mem::{dma, frame},
+};
+use core::{
+    ptr::NonNull,
+    task::{Poll, Waker},
+};
+use spin::Mutex;
+use virtio_drivers::{
+    BufferDirection, Hal, PhysAddr as DevicePhys,
+    device::blk::{BlkReq, BlkResp, RespStatus, VirtIOBlk},
+    transport::pci::{
+        PciTransport,
+        bus::{ConfigurationAccess, DeviceFunction, PciRoot},
+    },
+};
+use x86_64::{PhysAddr, instructions::interrupts, structures::paging::PhysFrame};
+
+/// Bytes one request moves at most: one frame.
+pub const MAX_BYTES: usize = 4096;
+const SLOTS: usize = 4;
+const VIRTIO_VENDOR: u16 = 0x1af4;
+/// Transitional and modern virtio-blk PCI device ids.
+const BLK_DEVICES: [u16; 2] = [0x1001, 0x1042];
+
+/// What the probe found.
+#[derive(Clone, Copy, Debug)]
+pub struct Info {
+    pub at: pci::Location,
+    pub sectors: u64,
+    /// The PIC line the device interrupts on.
+    pub irq: u8,
+}
+
+/// A request in flight. Redeem it with [`poll`] or [`wait`]; dropping it abandons
+/// the request (the slot comes back when the device is done with it).
+#[derive(Debug)]
+pub struct Ticket {
+    slot: usize,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum State {
+    Free,
+    InFlight,
+    Done,
+    /// In flight, but nobody waits for it any more.
+    Abandoned,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Direction {
+    Read,
+    Write,
+}
+
+struct Slot {
+    state: State,
+    direction: Direction,
+    token: u16,
+    len: usize,
+    data: PhysFrame,
+    status: Result<(), IoError>,
+    waker: Option<Waker>,
+}
+
+/// The request header and status byte of one slot, where the device reads them.
+#[repr(C)]
+struct Header {
+    req: BlkReq,
+    resp: BlkResp,
+}
+
+struct Disk {
+    blk: VirtIOBlk<FrameHal, PciTransport>,
+    headers: NonNull<[Header; SLOTS]>,
+    slots: [Slot; SLOTS],
+}
+
+// SAFETY: lazuli runs on one CPU; the disk is only reached through `DISK`'s lock.
+unsafe impl Send for Disk {}
+
+static DISK: Mutex<Option<Disk>> = Mutex::new(None);
+
+/// Runs `f` on the disk with interrupts off (so the interrupt handler never finds
+/// the lock taken). None if there is no disk.
+fn with_disk<R>(f: impl FnOnce(&mut Disk) -> R) -> Option<R> {
+    interrupts::without_interrupts(|| DISK.lock().as_mut().map(f))
+}
+
+/// Finds the first virtio-blk device, sets it up and returns what it is.
+pub fn probe() -> Option<Info> {
+    let function = pci::scan()
+        .into_iter()
+        .find(|f| f.vendor == VIRTIO_VENDOR && BLK_DEVICES.contains(&f.device))?;
+    let at = function.at;
+    // Memory space on, bus mastering on (the firmware may leave it off), INTx on.
+    let command = pci::read(at, 0x04);
+    pci::write(at, 0x04, (command | 0b110) & !(1 << 10));
+    let irq = pci::read(at, 0x3c) as u8;
+    let mut root = PciRoot::new(PortAccess);
+    let df = DeviceFunction {
+        bus: at.bus,
+        device: at.device,
+        function: at.function,
+    };
+    let transport = PciTransport::new::<FrameHal, _>(&mut root, df).ok()?;
+    let mut blk = VirtIOBlk::<FrameHal, _>::new(transport).ok()?;
+    blk.enable_interrupts();
+    let sectors = blk.capacity();
+    let headers_frame = frame::allocate_zeroed()?;
+    let headers = NonNull::new(dma::frame_ptr(headers_frame).cast::<[Header; SLOTS]>())?;
+    let slot = || -> Option<Slot> {
+        Some(Slot {
+            state: State::Free,
+            direction: Direction::Read,
+            token: 0,
+            len: 0,
+            data: frame::allocate_zeroed()?,
+            status: Ok(()),
+            waker: None,
+        })
+    };
+    let slots = [slot()?, slot()?, slot()?, slot()?];
+    *DISK.lock() = Some(Disk {
+        blk,
+        headers,
+        slots,
+    });
+    Some(Info { at, sectors, irq })
+}
+
+impl Disk {
+    /// The slot's header and data buffer, as the driver wants them.
+    fn parts(&mut self, slot: usize) -> (&mut Header, &mut [u8]) {
+        let len = self.slots[slot].len;
+        // SAFETY: the headers frame and each slot's data frame belong to the disk
+        // alone; `&mut self` makes these the only references to them.
+        unsafe {
+            let header = &mut self.headers.as_mut()[slot];
+            let data = core::slice::from_raw_parts_mut(dma::frame_ptr(self.slots[slot].data), len);
+            (header, data)
+        }
+    }
+
+    fn submit(&mut self, direction: Direction, sector: u64, len: usize) -> Result<Ticket, IoError> {
+        let slot = self
+            .slots
+            .iter()
+            .position(|s| s.state == State::Free)
+            .ok_or(IoError::Busy)?;
+        self.slots[slot].len = len;
+        self.slots[slot].direction = direction;
+        let disk: *mut Disk = self;
+        let (header, data) = self.parts(slot);
+        // SAFETY: `disk` is `self`; `parts` borrowed only the slot's own memory,
+        // which the driver does not otherwise reach.
+        let blk = unsafe { &mut (*disk).blk };
+        // SAFETY: header and data stay untouched by anyone but the device until
+        // `reap` completes this token with the same buffers.
+        let token = unsafe {
+            match direction {
+                Direction::Read => {
+                    blk.read_blocks_nb(sector as usize, &mut header.req, data, &mut header.resp)
+                }
+                Direction::Write => {
+                    blk.write_blocks_nb(sector as usize, &mut header.req, data, &mut header.resp)
+                }
+            }
+        }
+        .map_err(|_| IoError::Device)?;
+        let s = &mut self.slots[slot];
+        s.token = token;
+        s.state = State::InFlight;
+        s.waker = None;
+        Ok(Ticket { slot })
+    }
+
+    /// Completes every request the device has finished.
+    fn reap(&mut self) {
+        while let Some(token) = self.blk.peek_used() {
+            let Some(slot) = self.slots.iter().position(|s| {
+                s.token == token && matches!(s.state, State::InFlight | State::Abandoned)
+            }) else {
+                panic!("virtio-blk finished token {token}, which no slot holds");
+            };
+            let direction = self.slots[slot].direction;
+            let disk: *mut Disk = self;
+            let (header, data) = self.parts(slot);
+            // SAFETY: as in `submit`; these are the buffers submitted with `token`.
+            let blk = unsafe { &mut (*disk).blk };
+            // SAFETY: the same buffers as at submission, for this very token.
+            let done = unsafe {
+                match direction {
+                    Direction::Read => {
+                        blk.complete_read_blocks(token, &header.req, data, &mut header.resp)
+                    }
+                    Direction::Write => {
+                        blk.complete_write_blocks(token, &header.req, data, &mut header.resp)
+                    }
+                }
+            };
+            let ok = done.is_ok() && header.resp.status() == RespStatus::OK;
+            let s = &mut self.slots[slot];
+            s.status = if ok { Ok(()) } else { Err(IoError::Device) };
+            s.state = match s.state {
+                State::Abandoned => State::Free,
+                _ => State::Done,
+            };
+            if let Some(waker) = s.waker.take() {
+                waker.wake();
+            }
+        }
+    }
+
+    /// The result of a finished request (reads copied into `out`), freeing its slot.
+    fn redeem(
+        &mut self,
+        ticket: &Ticket,
+        out: &mut [u8],
+        waker: Option<&Waker>,
+    ) -> Poll<Result<(), IoError>> {
+        self.reap();
+        let slot = ticket.slot;
+        if self.slots[slot].state != State::Done {
+            if let Some(waker) = waker {
+                self.slots[slot].waker = Some(waker.clone());
+            }
+            return Poll::Pending;
+        }
+        let status = self.slots[slot].status;
+        if self.slots[slot].direction == Direction::Read && status.is_ok() {
+            let (_, data) = self.parts(slot);
+            out.copy_from_slice(&data[..out.len()]);
+        }
+        self.slots[slot].state = State::Free;
+        Poll::Ready(status)
+    }
+}
+
+/// Starts reading `len` bytes (a multiple of 512, at most [`MAX_BYTES`]) at `sector`.
+pub fn start_read(sector: u64, len: usize) -> Result<Ticket, IoError> {
+    with_disk(|d| d.submit(Direction::Read, sector, len)).unwrap_or(Err(IoError::NoDevice))
+}
+
+/// Starts writing `data` (a multiple of 512, at most [`MAX_BYTES`]) at `sector`.
+pub fn start_write(sector: u64, data: &[u8]) -> Result<Ticket, IoError> {
+    with_disk(|d| {
+        d.slots
+            .iter()
+            .position(|s| s.state == State::Free)
+            .ok_or(IoError::Busy)
+            .and_then(|slot| {
+                d.slots[slot].len = data.len();
+                d.parts(slot).1.copy_from_slice(data);
+                d.submit(Direction::Write, sector, data.len())
+            })
+    })
+    .unwrap_or(Err(IoError::NoDevice))
+}
+
+/// Whether `ticket`'s request is done: its result (a read's bytes copied into
+/// `out`), or Pending with `waker` woken when it is.
+pub fn poll(
+    ticket: Ticket,
+    out: &mut [u8],
+    waker: &Waker,
+) -> Result<Poll<Result<(), IoError>>, Ticket> {
+    match with_disk(|d| d.redeem(&ticket, out, Some(waker))) {
+        Some(Poll::Pending) => Err(ticket),
+        Some(ready) => {
+            core::mem::forget(ticket);
+            Ok(ready)
+        }
+        None => Ok(Poll::Ready(Err(IoError::NoDevice))),
+    }
+}
+
+/// Waits for `ticket`'s request without yielding: halts until the next interrupt
+/// (or, with interrupts off, polls the used ring).
+pub fn wait(ticket: Ticket, out: &mut [u8]) -> Result<(), IoError> {
+    let enabled = interrupts::are_enabled();
+    loop {
+        interrupts::disable();
+        let ready = DISK.lock().as_mut().map(|d| d.redeem(&ticket, out, None));
+        match ready {
+            Some(Poll::Pending) if enabled => interrupts::enable_and_hlt(),
+            Some(Poll::Pending) => core::hint::spin_loop(),
+            done => {
+                if enabled {
+                    interrupts::enable();
+                }
+                core::mem::forget(ticket);
+                return match done {
+                    Some(Poll::Ready(result)) => result,
+                    _ => Err(IoError::NoDevice),
+                };
+            }
+        }
+    }
+}
+
+impl Drop for Ticket {
+    fn drop(&mut self) {
+        let slot = self.slot;
+        with_disk(|d| {
+            d.reap();
+            let s = &mut d.slots[slot];
+            s.waker = None;
+            s.state = match s.state {
+                State::Done => State::Free,
+                State::InFlight => State::Abandoned,
+                other => other,
+            };
+        });
+    }
+}
+
+/// Asks the device to make every completed write durable. Waits for requests in
+/// flight first (the driver's flush needs the queue to itself).
+pub fn flush() -> Result<(), IoError> {
+    loop {
+        let idle = with_disk(|d| {
+            d.reap();
+            d.slots.iter().all(|s| s.state == State::Free)
+        });
+        match idle {
+            None => return Err(IoError::NoDevice),
+            Some(true) => break,
+            Some(false) => interrupts::enable_and_hlt(),
+        }
+    }
+    with_disk(|d| d.blk.flush().map_err(|_| IoError::Device)).unwrap_or(Err(IoError::NoDevice))
+}
+
+/// The device's interrupt: acknowledge it (the line is level-triggered) and reap.
+pub fn on_interrupt() {
+    if let Some(disk) = DISK.lock().as_mut() {
+        disk.blk.ack_interrupt();
+        disk.reap();
+    }
+}
+
+/// PCI configuration access for virtio-drivers, over `arch::pci`'s ports.
+struct PortAccess;
+
+fn location(df: DeviceFunction) -> pci::Location {
+    pci::Location {
+        bus: df.bus,
+        device: df.device,
+        function: df.function,
+    }
+}
+
+impl ConfigurationAccess for PortAccess {
+    fn read_word(&self, df: DeviceFunction, offset: u8) -> u32 {
+        pci::read(location(df), offset)
+    }
+    fn write_word(&mut self, df: DeviceFunction, offset: u8, data: u32) {
+        pci::write(location(df), offset, data)
+    }
+    unsafe fn unsafe_clone(&self) -> Self {
+        PortAccess
+    }
+}
+
+/// virtio-drivers' view of memory: frames for its rings, page tables for
+/// addresses, an uncached window for registers.
+struct FrameHal;
+
+// SAFETY: dma_alloc returns zeroed, page-aligned, physically consecutive frames
+// that nothing else uses; `share` returns the physical address of exactly the
+// given buffer (or of a bounce frame holding it); registers are mapped uncached.
+unsafe impl Hal for FrameHal {
+    fn dma_alloc(pages: usize, _direction: BufferDirection) -> (DevicePhys, NonNull<u8>) {
+        let first = frame::allocate_contiguous(pages).expect("frames for the virtio rings");
+        let ptr = NonNull::new(dma::frame_ptr(first)).expect("the physical map is not null");
+        (first.start_address().as_u64(), ptr)
+    }
+
+    unsafe fn dma_dealloc(paddr: DevicePhys, _vaddr: NonNull<u8>, pages: usize) -> i32 {
+        for i in 0..pages as u64 {
+            frame::free(PhysFrame::containing_address(PhysAddr::new(
+                paddr + i * 4096,
+            )));
+        }
+        0
+    }
+
+    unsafe fn mmio_phys_to_virt(paddr: DevicePhys, size: usize) -> NonNull<u8> {
+        let virt = dma::map_registers(PhysAddr::new(paddr), size);
+        NonNull::new(virt.as_mut_ptr()).expect("the MMIO window is not null")
+    }
+
+    unsafe fn share(buffer: NonNull<[u8]>, direction: BufferDirection) -> DevicePhys {
+        let (ptr, len) = (buffer.as_ptr().cast::<u8>(), buffer.len());
+        if let Some(pa) = dma::physical(ptr, len) {
+            return pa.as_u64();
+        }
+        // Not physically consecutive (a small header straddling two stack pages):
+        // bounce it through a frame.
+        assert!(len <= 4096, "a bounced DMA buffer fits one frame");
+        let bounce = frame::allocate().expect("a frame to bounce a DMA buffer");
+        if direction != BufferDirection::DeviceToDriver {
+            // SAFETY: the buffer is valid for `len` bytes (the trait's contract)
+            // and the bounce frame is ours and at least as long.
+            unsafe { core::ptr::copy_nonoverlapping(ptr, dma::frame_ptr(bounce), len) };
+        }
+        bounce.start_address().as_u64()
+    }
+
+    unsafe fn unshare(paddr: DevicePhys, buffer: NonNull<[u8]>, direction: BufferDirection) {
+        let (ptr, len) = (buffer.as_ptr().cast::<u8>(), buffer.len());
+        if dma::physical(ptr, len).map(|pa| pa.as_u64()) == Some(paddr) {
+            return;
+        }
+        let bounce = PhysFrame::containing_address(PhysAddr::new(paddr));
+        if direction != BufferDirection::DriverToDevice {
+            // SAFETY: the device is done with the bounce frame; the buffer is valid.
+            unsafe { core::ptr::copy_nonoverlapping(dma::frame_ptr(bounce), ptr, len) };
+        }
+        frame::free(bounce);
+    }
+}

@@ -1,0 +1,154 @@
+//! The virtio-blk disk as a [`BlockDevice`], and the asynchronous read tasks use to
+//! wait for the device without holding the CPU.
+//!
+//! Two ways to wait, both woken by the device's interrupt:
+//! - [`read_async`] / [`write_async`]: a future; the task yields while the request
+//!   is in flight and the executor runs others.
+//! - the [`BlockDevice`] methods: the file system crate is synchronous and runs
+//!   inside a task's poll, so its requests halt the CPU until the completion
+//!   interrupt (`arch::virtio_blk::wait`), no other task running meanwhile. A page
+//!   fault that needs the disk waits the same way, polling with interrupts off.
+//!   The cost of one such read is what `bench`'s `disk_read_4k` and ktest's
+//!   `virtio_sector_read_ticks` measure.
+use super::{BlockDevice, IoError, SECTOR, check};
+use crate::arch::{pic, virtio_blk};
+use alloc::{format, string::String};
+use core::{
+    future::Future,
+    pin::Pin,
+    task::{Context, Poll},
+};
+
+pub use virtio_blk::MAX_BYTES;
+
+/// The virtio disk (there is at most one).
+pub struct VirtioDisk {
+    info: virtio_blk::Info,
+}
+
+impl VirtioDisk {
+    /// Finds and sets up the disk, opening its interrupt line.
+    pub fn probe() -> Option<Self> {
+        let info = virtio_blk::probe()?;
+        pic::open_pci_line(info.irq);
+        Some(Self { info })
+    }
+
+    /// Runs one request per frame's worth of `len` bytes, retrying while every
+    /// slot is taken by tasks' asynchronous requests.
+    fn chunks(
+        first: u64,
+        len: usize,
+        mut one: impl FnMut(u64, core::ops::Range<usize>) -> Result<(), IoError>,
+    ) -> Result<(), IoError> {
+        let mut done = 0;
+        while done < len {
+            let n = MAX_BYTES.min(len - done);
+            match one(first + (done / SECTOR) as u64, done..done + n) {
+                Err(IoError::Busy) => x86_64::instructions::interrupts::enable_and_hlt(),
+                Err(e) => return Err(e),
+                Ok(()) => done += n,
+            }
+        }
+        Ok(())
+    }
+}
+
+impl BlockDevice for VirtioDisk {
+    fn describe(&self) -> String {
+        format!("virtio-blk {}", self.info.at)
+    }
+    fn sectors(&self) -> u64 {
+        self.info.sectors
+    }
+    fn read(&mut self, first: u64, buf: &mut [u8]) -> Result<(), IoError> {
+        check(self.sectors(), first, buf.len())?;
+        Self::chunks(first, buf.len(), |sector, range| {
+            let ticket = virtio_blk::start_read(sector, range.len())?;
+            virtio_blk::wait(ticket, &mut buf[range])
+        })
+    }
+    fn write(&mut self, first: u64, buf: &[u8]) -> Result<(), IoError> {
+        check(self.sectors(), first, buf.len())?;
+        Self::chunks(first, buf.len(), |sector, range| {
+            let ticket = virtio_blk::start_write(sector, &buf[range])?;
+            virtio_blk::wait(ticket, &mut [])
+        })
+    }
+    fn flush(&mut self) -> Result<(), IoError> {
+        virtio_blk::flush()
+    }
+}
+
+/// Reads `buf.len()` bytes (whole sectors, at most [`MAX_BYTES`]) at sector
+/// `first`, yielding to other tasks until the device is done.
+pub fn read_async(first: u64, buf: &mut [u8]) -> impl Future<Output = Result<(), IoError>> + '_ {
+    Request {
+        start: Some(Start::Read(first)),
+        ticket: None,
+        buf: Buf::In(buf),
+    }
+}
+
+/// Writes `buf` (whole sectors, at most [`MAX_BYTES`]) at sector `first`, yielding
+/// until the device is done.
+pub fn write_async(first: u64, buf: &[u8]) -> impl Future<Output = Result<(), IoError>> + '_ {
+    Request {
+        start: Some(Start::Write(first)),
+        ticket: None,
+        buf: Buf::Out(buf),
+    }
+}
+
+enum Start {
+    Read(u64),
+    Write(u64),
+}
+
+enum Buf<'a> {
+    In(&'a mut [u8]),
+    Out(&'a [u8]),
+}
+
+struct Request<'a> {
+    start: Option<Start>,
+    ticket: Option<virtio_blk::Ticket>,
+    buf: Buf<'a>,
+}
+
+impl Future for Request<'_> {
+    type Output = Result<(), IoError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        if let Some(start) = this.start.take() {
+            let submitted = match (&start, &this.buf) {
+                (Start::Read(first), Buf::In(buf)) => virtio_blk::start_read(*first, buf.len()),
+                (Start::Write(first), Buf::Out(buf)) => virtio_blk::start_write(*first, buf),
+                _ => unreachable!("reads fill, writes send"),
+            };
+            match submitted {
+                Ok(ticket) => this.ticket = Some(ticket),
+                Err(IoError::Busy) => {
+                    // Every slot is in flight: try again on the next round.
+                    this.start = Some(start);
+                    cx.waker().wake_by_ref();
+                    return Poll::Pending;
+                }
+                Err(e) => return Poll::Ready(Err(e)),
+            }
+        }
+        let ticket = this.ticket.take().expect("polled after completion");
+        let out: &mut [u8] = match &mut this.buf {
+            Buf::In(buf) => buf,
+            Buf::Out(_) => &mut [],
+        };
+        match virtio_blk::poll(ticket, out, cx.waker()) {
+            Ok(ready) => ready,
+            Err(ticket) => {
+                this.ticket = Some(ticket);
+                Poll::Pending
+            }
+        }
+    }
+}

@@ -1,0 +1,130 @@
+//! The page cache: every file's data in whole 4 KiB pages keyed by (file, page
+//! index), each page a frame. Reads and writes of the file API go through it; the
+//! next step (file mappings) maps these very frames into tasks.
+//!
+//! A file gets a [`FileId`] the first time it is opened and keeps it while it has
+//! cached pages or open handles; every spelling of its path (FAT names ignore case)
+//! finds the same id. Dirty pages are written back by `files::write_back` (on
+//! close, `sync` and `poweroff`); clean pages can be dropped at any time.
+//! Which pages are dirty, and how much of each is file, is
+//! `lazuli_storage::cache`'s bookkeeping (host-tested).
+use super::path::Path;
+use crate::mem::frame;
+use alloc::{collections::BTreeMap, string::String};
+use lazuli_storage::cache::FilePages;
+use x86_64::structures::paging::PhysFrame;
+
+pub use lazuli_storage::cache::{PAGE, bytes_in_file, pages_of};
+
+/// A cached file's identity (opaque outside the kernel).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct FileId(u32);
+
+/// One file the cache knows.
+pub struct CachedFile {
+    pub path: Path,
+    /// The file's size as lazuli sees it (the disk catches up at write-back).
+    pub size: u64,
+    /// Open handles.
+    pub opens: usize,
+    /// Removed from the disk while open: its pages are never written back.
+    pub removed: bool,
+    pub pages: FilePages<PhysFrame>,
+}
+
+#[derive(Default)]
+pub struct Cache {
+    ids: BTreeMap<String, FileId>,
+    files: BTreeMap<FileId, CachedFile>,
+    next: u32,
+}
+
+impl Cache {
+    /// The id of the file at `path`, if the cache knows it.
+    pub fn lookup(&self, path: &Path) -> Option<FileId> {
+        self.ids.get(&path.key()).copied()
+    }
+
+    /// Starts caching the file at `path`, `size` bytes long.
+    pub fn insert(&mut self, path: Path, size: u64) -> FileId {
+        let id = FileId(self.next);
+        self.next += 1;
+        self.ids.insert(path.key(), id);
+        self.files.insert(
+            id,
+            CachedFile {
+                path,
+                size,
+                opens: 0,
+                removed: false,
+                pages: FilePages::new(),
+            },
+        );
+        id
+    }
+
+    pub fn file(&mut self, id: FileId) -> &mut CachedFile {
+        self.files
+            .get_mut(&id)
+            .expect("a live handle names a cached file")
+    }
+
+    /// The file was removed from the disk: its path no longer finds it, and once
+    /// nobody has it open it is gone with its pages.
+    pub fn unlink(&mut self, id: FileId) {
+        let key = self.file(id).path.key();
+        self.ids.remove(&key);
+        self.file(id).removed = true;
+        self.forget_if_unused(id);
+    }
+
+    /// Drops a file nobody has open that has no pages left (or was removed).
+    pub fn forget_if_unused(&mut self, id: FileId) {
+        let file = self.file(id);
+        if file.opens == 0 && (file.removed || file.pages.is_empty()) {
+            let mut file = self.files.remove(&id).expect("just seen");
+            release(file.pages.drop_all());
+            if !file.removed {
+                self.ids.remove(&file.path.key());
+            }
+        }
+    }
+
+    /// Frames the cache holds.
+    pub fn frames(&self) -> usize {
+        self.files.values().map(|f| f.pages.len()).sum()
+    }
+
+    /// Gives back every clean page of every file; returns how many.
+    pub fn drop_clean(&mut self) -> usize {
+        let mut dropped = 0;
+        let ids: alloc::vec::Vec<FileId> = self.files.keys().copied().collect();
+        for id in ids {
+            let gone = self.file(id).pages.drop_clean();
+            dropped += gone.len();
+            release(gone);
+            self.forget_if_unused(id);
+        }
+        dropped
+    }
+
+    /// Every file whose pages may need writing back.
+    pub fn ids(&self) -> alloc::vec::Vec<FileId> {
+        self.files.keys().copied().collect()
+    }
+
+    /// Frees every page, dirty or not (the volume is gone).
+    pub fn drop_everything(&mut self) {
+        for (_, mut file) in core::mem::take(&mut self.files) {
+            release(file.pages.drop_all());
+        }
+        self.ids.clear();
+    }
+}
+
+/// Gives cached pages' frames back to the allocator.
+pub fn release(frames: alloc::vec::Vec<PhysFrame>) {
+    for f in frames {
+        frame::free(f);
+    }
+}
