@@ -74,8 +74,19 @@ fn main() {
 
 /// Boots `kernel` headless under `firmware`, playing `steps`.
 fn boot(kernel: &str, firmware: Firmware, steps: &[Step]) -> Result<Outcome, Failed> {
+    boot_with_disk(kernel, firmware, None, steps)
+}
+
+/// [`boot`] with `disk` attached as the virtio data disk.
+fn boot_with_disk(
+    kernel: &str,
+    firmware: Firmware,
+    disk: Option<std::path::PathBuf>,
+    steps: &[Step],
+) -> Result<Outcome, Failed> {
     let files = lazuli::kernel(kernel).ok_or(format!("no image for kernel {kernel}"))?;
-    let machine = Machine::headless(files.image(firmware).clone(), firmware);
+    let mut machine = Machine::headless(files.image(firmware).clone(), firmware);
+    machine.data_disk = disk;
     let command = machine.command(TOOLS.get().expect("tools found in main"));
     Ok(exec::scripted(
         command,
@@ -88,7 +99,7 @@ fn boot(kernel: &str, firmware: Firmware, steps: &[Step]) -> Result<Outcome, Fai
 /// Runs the runner binary (what `cargo run --` runs) with `args`.
 fn runner(args: &[&str]) -> Result<Outcome, Failed> {
     let mut command = Command::new(env!("CARGO_BIN_EXE_lazuli"));
-    command.args(args).args(["--timeout", "120"]);
+    command.args(args).args(["--timeout", "120", "--no-disk"]);
     let timeout = BOOT_TIMEOUT + Duration::from_secs(30);
     Ok(exec::scripted(
         command,
@@ -254,9 +265,23 @@ fn kernel_panic_is_reported(firmware: Firmware) -> Result<(), Failed> {
 type Suite = Result<(Report, Outcome), String>;
 
 /// Boots `ktest` under `firmware` and has it run every case.
+/// Boots ktest with a scratch copy of the data disk (its storage cases use it).
 fn run_ktest(firmware: Firmware) -> Suite {
-    let outcome = boot("ktest", firmware, &[type_line(KTEST.ready, "run")])
-        .map_err(|e| e.message().unwrap_or("boot failed").to_string())?;
+    let disk = std::env::temp_dir().join(format!(
+        "lazuli-ktest-{}-{}.img",
+        std::process::id(),
+        firmware.name()
+    ));
+    lazuli::data_disk::copy_sparse(std::path::Path::new(lazuli::DATA_DISK), &disk)
+        .map_err(|e| format!("scratch disk {}: {e}", disk.display()))?;
+    let outcome = boot_with_disk(
+        "ktest",
+        firmware,
+        Some(disk.clone()),
+        &[type_line(KTEST.ready, "run")],
+    );
+    let _ = std::fs::remove_file(&disk);
+    let outcome = outcome.map_err(|e| e.message().unwrap_or("boot failed").to_string())?;
     Ok((ktest::parse(&outcome.text()), outcome))
 }
 

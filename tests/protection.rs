@@ -266,7 +266,7 @@ fn main() {
 fn run_runner(args: &[&str], input: &[u8]) -> Result<(Vec<String>, i32), Failed> {
     let mut child = Command::new(env!("CARGO_BIN_EXE_lazuli"))
         .args(args)
-        .args(["--timeout", "120"])
+        .args(["--timeout", "120", "--no-disk"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

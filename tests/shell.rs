@@ -268,7 +268,7 @@ const EXEC_CASES: &[(&str, &str, &str, Check)] = &[
 /// Runs `line` with `cargo run -- --exec` (the built runner) and checks it.
 fn exec_case(firmware: &str, line: &str, check: Check) -> Result<(), Failed> {
     let mut command = Command::new(env!("CARGO_BIN_EXE_lazuli"));
-    command.args(["--exec", line, "--timeout", "120"]);
+    command.args(["--exec", line, "--timeout", "120", "--no-disk"]);
     if firmware == "uefi" {
         command.arg("--uefi");
     }
@@ -289,7 +289,15 @@ fn exec_case(firmware: &str, line: &str, check: Check) -> Result<(), Failed> {
 /// kernel lives (a later task works, `poweroff` follows), and frames come back.
 fn pressure_at_64_mib() -> Result<(), Failed> {
     let out = Command::new(env!("CARGO_BIN_EXE_lazuli"))
-        .args(["--memory", "64", "--exec", "pressure 2", "--timeout", "120"])
+        .args([
+            "--memory",
+            "64",
+            "--exec",
+            "pressure 2",
+            "--timeout",
+            "120",
+            "--no-disk",
+        ])
         .output()?;
     let text = String::from_utf8_lossy(&out.stdout).replace('\r', "");
     let lines: Vec<String> = text.lines().map(str::to_string).collect();

@@ -12,6 +12,9 @@ pub trait Diagnostics: Sync {
     fn last_teardown_ticks(&self) -> u64;
     /// Executes `int3`, an exception round trip whose handler only counts.
     fn breakpoint(&self);
+    /// Ticks for one synchronous read of `bytes` (whole sectors) from the start of
+    /// the disk, as the file system waits for it; None without a disk.
+    fn disk_read_ticks(&self, bytes: usize) -> Option<u64>;
 }
 
 static DIAGNOSTICS: Once<&'static dyn Diagnostics> = Once::new();
@@ -47,4 +50,10 @@ pub fn last_teardown_ticks() -> u64 {
 /// fault (`bench null_fault`).
 pub fn breakpoint() {
     diagnostics().breakpoint()
+}
+
+/// Ticks for one read of `bytes` from the start of the disk, waited for the way
+/// the file system waits (`bench disk_read_512`, `disk_read_4k`); None without a disk.
+pub fn disk_read_ticks(bytes: usize) -> Option<u64> {
+    diagnostics().disk_read_ticks(bytes)
 }

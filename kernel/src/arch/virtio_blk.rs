@@ -194,8 +194,9 @@ impl Disk {
         Ok(Ticket { slot })
     }
 
-    /// Completes every request the device has finished.
-    fn reap(&mut self) {
+    /// Completes every request the device has finished (waking their tasks when
+    /// `wake`: never from the interrupt handler, see [`on_interrupt`]).
+    fn reap(&mut self, wake: bool) {
         while let Some(token) = self.blk.peek_used() {
             let Some(slot) = self.slots.iter().position(|s| {
                 s.token == token && matches!(s.state, State::InFlight | State::Abandoned)
@@ -225,7 +226,18 @@ impl Disk {
                 State::Abandoned => State::Free,
                 _ => State::Done,
             };
-            if let Some(waker) = s.waker.take() {
+        }
+        if wake {
+            self.wake_done();
+        }
+    }
+
+    /// Wakes the tasks whose requests are done.
+    fn wake_done(&mut self) {
+        for s in &mut self.slots {
+            if s.state == State::Done
+                && let Some(waker) = s.waker.take()
+            {
                 waker.wake();
             }
         }
@@ -238,7 +250,7 @@ impl Disk {
         out: &mut [u8],
         waker: Option<&Waker>,
     ) -> Poll<Result<(), IoError>> {
-        self.reap();
+        self.reap(true);
         let slot = ticket.slot;
         if self.slots[slot].state != State::Done {
             if let Some(waker) = waker {
@@ -322,7 +334,7 @@ impl Drop for Ticket {
     fn drop(&mut self) {
         let slot = self.slot;
         with_disk(|d| {
-            d.reap();
+            d.reap(true);
             let s = &mut d.slots[slot];
             s.waker = None;
             s.state = match s.state {
@@ -339,7 +351,7 @@ impl Drop for Ticket {
 pub fn flush() -> Result<(), IoError> {
     loop {
         let idle = with_disk(|d| {
-            d.reap();
+            d.reap(true);
             d.slots.iter().all(|s| s.state == State::Free)
         });
         match idle {
@@ -351,11 +363,36 @@ pub fn flush() -> Result<(), IoError> {
     with_disk(|d| d.blk.flush().map_err(|_| IoError::Device)).unwrap_or(Err(IoError::NoDevice))
 }
 
+/// Interrupts the disk has raised (for tests: completions come by interrupt).
+pub static INTERRUPTS: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
+
+/// Set by the interrupt handler when it completed requests whose tasks need waking.
+static COMPLETED: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+
 /// The device's interrupt: acknowledge it (the line is level-triggered) and reap.
+/// Waking a task takes the executor's ready-queue lock, which the interrupted code
+/// may hold: the handler only flags the completions, and the executor wakes the
+/// tasks ([`wake_completed`]) between polls.
 pub fn on_interrupt() {
     if let Some(disk) = DISK.lock().as_mut() {
-        disk.blk.ack_interrupt();
-        disk.reap();
+        if disk.blk.ack_interrupt().is_empty() {
+            return; // a shared line: another device's interrupt
+        }
+        INTERRUPTS.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
+        disk.reap(false);
+        COMPLETED.store(true, core::sync::atomic::Ordering::Release);
+    }
+}
+
+/// Whether completions wait for [`wake_completed`] (the executor does not halt then).
+pub fn completions_pending() -> bool {
+    COMPLETED.load(core::sync::atomic::Ordering::Acquire)
+}
+
+/// Executor context: wakes the tasks whose requests the interrupt handler completed.
+pub fn wake_completed() {
+    if COMPLETED.swap(false, core::sync::atomic::Ordering::AcqRel) {
+        with_disk(|d| d.wake_done());
     }
 }
 

@@ -55,6 +55,7 @@ pub fn run_until(mut done: impl FnMut() -> bool) {
     loop {
         time::wake_due();
         input::wake_reader();
+        crate::arch::virtio_blk::wake_completed();
         // One round: the tasks ready now. Those they wake (a task preempted in user
         // mode wakes itself) wait for the next round, after sleepers and readers.
         let round = READY.lock().len();
@@ -79,7 +80,11 @@ pub fn run_until(mut done: impl FnMut() -> bool) {
             continue;
         }
         interrupts::disable();
-        if READY.lock().is_empty() && !input::pending() && !time::any_due() {
+        if READY.lock().is_empty()
+            && !input::pending()
+            && !time::any_due()
+            && !crate::arch::virtio_blk::completions_pending()
+        {
             interrupts::enable_and_hlt();
         } else {
             interrupts::enable();

@@ -21,6 +21,7 @@ mod ext_vm;
 mod fork;
 mod protection;
 mod seed_vm;
+mod storage;
 
 use alloc::{boxed::Box, string::String};
 use bootloader_api::{BootInfo, entry_point};
