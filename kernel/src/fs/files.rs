@@ -248,11 +248,27 @@ fn write_back(s: &mut Storage, id: FileId) -> Result<(), FileError> {
         if n > 0 {
             bytes.clear();
             frame::with_contents(page, |b| bytes.extend_from_slice(&b[..n]));
-            s.write_at(&path, index * PAGE, &bytes)?;
+            if let Err(e) = s.write_at(&path, index * PAGE, &bytes) {
+                forget_unwritten(s, id, &path);
+                return Err(e);
+            }
         }
         s.cache.file(id).pages.mark_clean(index);
     }
     Ok(())
+}
+
+/// A write-back failed (no space, a device error): the error is reported once,
+/// and the file becomes what the disk holds — its cached pages dropped, its size
+/// the disk's — so later syncs do not fail over and over on the same pages.
+fn forget_unwritten(s: &mut Storage, id: FileId, path: &Path) {
+    let on_disk = match s.stat(path) {
+        Ok(Some(Node::File { size })) => size,
+        _ => 0,
+    };
+    let file = s.cache.file(id);
+    cache::release(file.pages.drop_all());
+    file.size = on_disk;
 }
 
 /// Page `index` of the file, read from the disk (with read-ahead) on a miss.

@@ -1,0 +1,564 @@
+//! CONTRACTS.md section 8 as users meet it: disk images made here by the host's own
+//! tools (`mkfs.fat`, `sfdisk`, `mtools`), attached with `--disk`, used through the
+//! shell (`--exec` and piped sessions), then read back by those tools — what lazuli
+//! wrote must be byte-exact and pass `fsck.fat -n`.
+//!
+//! Needs dosfstools, mtools and fdisk (`.ci/run` installs them).
+use lazuli::{
+    exec::{self, Send, Step},
+    qemu::{Firmware, Machine},
+    tools,
+};
+use libtest_mimic::{Arguments, Failed, Trial};
+use std::{
+    fs,
+    io::Write,
+    path::{Path, PathBuf},
+    process::{Command, Stdio},
+    time::Duration,
+};
+
+fn main() {
+    let args = Arguments::from_args();
+    let trials: Vec<(&str, fn() -> Result<(), Failed>)> = vec![
+        ("bios::fat16_whole_disk_read_written_and_read_again", || {
+            fat16_session(Firmware::Bios)
+        }),
+        ("uefi::fat16_whole_disk_read_written_and_read_again", || {
+            fat16_session(Firmware::Uefi)
+        }),
+        ("bios::fat32_in_an_mbr_partition", fat32_partitioned),
+        ("bios::every_error_line_of_section_8", error_lines),
+        ("bios::a_full_disk_is_no_space_and_fails", no_space),
+        (
+            "bios::a_disk_without_a_file_system_is_no_disk",
+            no_file_system,
+        ),
+        ("bios::a_read_only_disk_gives_io_error", read_only),
+        ("bios::no_disk_uses_the_ram_disk", ram_disk),
+        (
+            "a_missing_or_unreadable_disk_is_one_line_before_qemu",
+            bad_disk_flags,
+        ),
+        ("images_writes_a_data_disk_fsck_accepts", images_data_disk),
+    ];
+    let trials = trials
+        .into_iter()
+        .map(|(name, f)| Trial::test(name, f))
+        .collect();
+    libtest_mimic::run(&args, trials).exit();
+}
+
+/// A fresh scratch directory for one test.
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("lazuli-files-{}-{name}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).expect("scratch dir");
+    dir
+}
+
+/// Runs a host tool; its stdout, or why it failed.
+fn host(program: &str, args: &[&str]) -> Result<Vec<u8>, Failed> {
+    let out = Command::new(program)
+        .args(args)
+        .output()
+        .map_err(|e| format!("{program}: {e} (install dosfstools, mtools and fdisk)"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "{program} {args:?} failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+        .into());
+    }
+    Ok(out.stdout)
+}
+
+fn s(path: &Path) -> &str {
+    path.to_str().expect("UTF-8 temp path")
+}
+
+/// 300 KB of numbered lines: `cat` must print it whole.
+fn big_text() -> String {
+    (0..11_000)
+        .map(|i| format!("line {i:05} of the big file\n"))
+        .collect()
+}
+
+/// The files every host-made image starts with.
+fn host_files(dir: &Path) -> Result<(), Failed> {
+    fs::write(dir.join("hello.txt"), "hello from the host\n")?;
+    fs::write(dir.join("notes.txt"), "in a subdirectory\n")?;
+    fs::write(dir.join("big.txt"), big_text())?;
+    fs::write(dir.join("gone.txt"), "to be removed\n")?;
+    Ok(())
+}
+
+/// A 32 MiB FAT16 file system on the whole image, as `mkfs.fat` makes it.
+fn fat16_image(dir: &Path) -> Result<PathBuf, Failed> {
+    let img = dir.join("fat16.img");
+    host(
+        "mkfs.fat",
+        &["-C", "-F", "16", "-n", "HOSTDISK", s(&img), "32768"],
+    )?;
+    fill(&img, "", dir)?;
+    Ok(img)
+}
+
+/// Copies the host files in with mtools; `at` is `@@OFFSET` for a partition.
+fn fill(img: &Path, at: &str, dir: &Path) -> Result<(), Failed> {
+    host_files(dir)?;
+    let i = format!("{}{at}", s(img));
+    host(
+        "mcopy",
+        &["-i", &i, s(&dir.join("hello.txt")), "::HELLO.TXT"],
+    )?;
+    host("mcopy", &["-i", &i, s(&dir.join("big.txt")), "::BIG.TXT"])?;
+    host("mcopy", &["-i", &i, s(&dir.join("gone.txt")), "::GONE.TXT"])?;
+    host("mmd", &["-i", &i, "::SUB"])?;
+    host(
+        "mcopy",
+        &["-i", &i, s(&dir.join("notes.txt")), "::SUB/NOTES.TXT"],
+    )?;
+    Ok(())
+}
+
+/// A file's bytes as mtools reads them from the image.
+fn mtype(image: &str, file: &str) -> Result<Vec<u8>, Failed> {
+    host("mtype", &["-i", image, &format!("::{file}")])
+}
+
+/// Runs the runner with `args`, typing `input` (then `poweroff`) at its prompt.
+/// The output's lines and the exit code.
+fn session(args: &[&str], input: &str) -> Result<(Vec<String>, i32), Failed> {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lazuli"))
+        .args(args)
+        .args(["--headless", "--timeout", "150"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let script = format!("{input}poweroff\n");
+    child
+        .stdin
+        .take()
+        .expect("piped")
+        .write_all(script.as_bytes())?;
+    let out = child.wait_with_output()?;
+    let text = String::from_utf8_lossy(&out.stdout).replace('\r', "");
+    let lines = text.lines().map(str::to_string).collect();
+    Ok((lines, out.status.code().unwrap_or(-1)))
+}
+
+/// The output lines of command `cmd` in a session (after `$ cmd`, before the next
+/// prompt).
+fn output_of<'a>(lines: &'a [String], cmd: &str) -> Option<&'a [String]> {
+    let start = lines.iter().position(|l| l == &format!("$ {cmd}"))? + 1;
+    let len = lines[start..].iter().position(|l| l.starts_with("$ "))?;
+    Some(&lines[start..start + len])
+}
+
+fn expect_output(lines: &[String], cmd: &str, want: &[&str]) -> Result<(), Failed> {
+    match output_of(lines, cmd) {
+        Some(got) if got == want => Ok(()),
+        got => Err(format!(
+            "`{cmd}`: want {want:?}, got {got:?}\n--- session ---\n{}",
+            tail(lines)
+        )
+        .into()),
+    }
+}
+
+/// The end of a long session, for failure messages.
+fn tail(lines: &[String]) -> String {
+    let from = lines.len().saturating_sub(60);
+    lines[from..].join("\n")
+}
+
+fn fsck(image: &Path) -> Result<(), Failed> {
+    host("fsck.fat", &["-n", s(image)]).map(drop)
+}
+
+fn firmware_args(firmware: Firmware) -> Vec<&'static str> {
+    match firmware {
+        Firmware::Bios => vec![],
+        Firmware::Uefi => vec!["--uefi"],
+    }
+}
+
+/// `ls` and `cat` of what the host wrote (a 300 KB file whole); `write`, `mkdir`
+/// and `rm` seen by the host, fsck-clean; a second boot reads the first's writes.
+fn fat16_session(firmware: Firmware) -> Result<(), Failed> {
+    let dir = scratch(&format!("fat16-{}", firmware.name()));
+    let img = fat16_image(&dir)?;
+    let mut args = firmware_args(firmware);
+    args.extend(["--disk", s(&img)]);
+    let input = "ls\nls SUB\ncat HELLO.TXT\ncat sub/notes.txt\ncat BIG.TXT\n\
+                 write NEW.TXT written  by lazuli\nmkdir NEWDIR\nwrite NEWDIR/IN.TXT inside\n\
+                 rm GONE.TXT\nls\ndisk\n";
+    let (lines, code) = session(&args, input)?;
+    let big = big_text();
+    let big_lines: Vec<&str> = big.lines().collect();
+    expect_output(
+        &lines,
+        "ls",
+        &["BIG.TXT 297000", "GONE.TXT 14", "HELLO.TXT 20", "SUB/"],
+    )?;
+    expect_output(&lines, "ls SUB", &["NOTES.TXT 18"])?;
+    expect_output(&lines, "cat HELLO.TXT", &["hello from the host"])?;
+    expect_output(&lines, "cat sub/notes.txt", &["in a subdirectory"])?;
+    expect_output(&lines, "cat BIG.TXT", &big_lines)?;
+    expect_output(&lines, "write NEW.TXT written  by lazuli", &[])?;
+    expect_output(&lines, "rm GONE.TXT", &[])?;
+    let listing = output_of(&lines, "ls").into_iter().flatten();
+    let second_ls: Vec<&String> = lines.iter().skip_while(|l| *l != "$ rm GONE.TXT").collect();
+    let want_after = [
+        "BIG.TXT 297000",
+        "HELLO.TXT 20",
+        "NEW.TXT 19",
+        "NEWDIR/",
+        "SUB/",
+    ];
+    let after = second_ls
+        .iter()
+        .skip(2)
+        .take(5)
+        .map(|l| l.as_str())
+        .collect::<Vec<_>>();
+    if after != want_after || listing.count() == 0 {
+        return Err(format!("second ls: want {want_after:?}, got {after:?}").into());
+    }
+    let disk_line = output_of(&lines, "disk").unwrap_or_default();
+    if disk_line.len() != 1
+        || !disk_line[0].starts_with("disk: virtio-blk ")
+        || !disk_line[0].contains("FAT16")
+    {
+        return Err(format!("disk: {disk_line:?}").into());
+    }
+    if code != 0 {
+        return Err(format!("exit {code}\n{}", tail(&lines)).into());
+    }
+    // The host reads exactly what lazuli wrote, and the volume is clean.
+    assert_bytes(
+        &mtype(s(&img), "NEW.TXT")?,
+        b"written  by lazuli\n",
+        "NEW.TXT",
+    )?;
+    assert_bytes(
+        &mtype(s(&img), "NEWDIR/IN.TXT")?,
+        b"inside\n",
+        "NEWDIR/IN.TXT",
+    )?;
+    if mtype(s(&img), "GONE.TXT").is_ok() {
+        return Err("GONE.TXT is still on the disk".into());
+    }
+    fsck(&img)?;
+    // A second boot reads what the first wrote.
+    let (lines, _) = session(&args, "cat NEW.TXT\nls NEWDIR\n")?;
+    expect_output(&lines, "cat NEW.TXT", &["written  by lazuli"])?;
+    expect_output(&lines, "ls NEWDIR", &["IN.TXT 7"])?;
+    fs::remove_dir_all(dir)?;
+    Ok(())
+}
+
+fn assert_bytes(got: &[u8], want: &[u8], what: &str) -> Result<(), Failed> {
+    if got != want {
+        return Err(format!(
+            "{what}: host read {:?}, want {:?}",
+            String::from_utf8_lossy(got),
+            String::from_utf8_lossy(want)
+        )
+        .into());
+    }
+    Ok(())
+}
+
+/// FAT32 in the first partition of an MBR table (as on a USB stick).
+fn fat32_partitioned() -> Result<(), Failed> {
+    let dir = scratch("fat32");
+    let img = dir.join("stick.img");
+    fs::File::create(&img)?.set_len(64 << 20)?;
+    let mut sfdisk = Command::new("sfdisk")
+        .args(["--quiet", s(&img)])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("sfdisk: {e} (install fdisk)"))?;
+    sfdisk
+        .stdin
+        .take()
+        .expect("piped")
+        .write_all(b"start=2048, type=c\n")?;
+    if !sfdisk.wait()?.success() {
+        return Err("sfdisk failed".into());
+    }
+    // 63 MiB from sector 2048; one sector per cluster keeps FAT32 legal at this size.
+    host(
+        "mkfs.fat",
+        &["-F", "32", "-s", "1", "--offset", "2048", s(&img), "64512"],
+    )?;
+    fill(&img, "@@1M", &dir)?;
+    let (lines, code) = session(
+        &["--disk", s(&img)],
+        "ls\ncat HELLO.TXT\nwrite STICK.TXT on fat32\nmkdir D32\ndisk\n",
+    )?;
+    expect_output(
+        &lines,
+        "ls",
+        &["BIG.TXT 297000", "GONE.TXT 14", "HELLO.TXT 20", "SUB/"],
+    )?;
+    expect_output(&lines, "cat HELLO.TXT", &["hello from the host"])?;
+    let disk_line = output_of(&lines, "disk").unwrap_or_default();
+    if !disk_line.first().is_some_and(|l| l.contains("FAT32")) || code != 0 {
+        return Err(format!("exit {code}, disk: {disk_line:?}\n{}", tail(&lines)).into());
+    }
+    let image = format!("{}@@1M", s(&img));
+    assert_bytes(&mtype(&image, "STICK.TXT")?, b"on fat32\n", "STICK.TXT")?;
+    host("mdir", &["-i", &image, "::D32"])?;
+    // fsck.fat reads a file system at the start of a file: check the partition's copy.
+    let part = dir.join("part.img");
+    let bytes = fs::read(&img)?;
+    fs::write(&part, &bytes[1 << 20..])?;
+    fsck(&part)?;
+    fs::remove_dir_all(dir)?;
+    Ok(())
+}
+
+/// Each REASON of section 8 that a healthy disk can give, in `CMD: PATH: REASON`.
+fn error_lines() -> Result<(), Failed> {
+    let dir = scratch("errors");
+    let img = fat16_image(&dir)?;
+    let cases = [
+        ("cat NOPE.TXT", "cat: NOPE.TXT: not found"),
+        ("cat SUB", "cat: SUB: is a directory"),
+        ("ls HELLO.TXT", "ls: HELLO.TXT: not a directory"),
+        ("ls NOPE", "ls: NOPE: not found"),
+        ("cat HELLO.TXT/X", "cat: HELLO.TXT/X: not a directory"),
+        ("mkdir SUB", "mkdir: SUB: exists"),
+        ("mkdir NOPE/D", "mkdir: NOPE/D: not found"),
+        ("write BAD*.TXT x", "write: BAD*.TXT: invalid name"),
+        ("write SUB hi", "write: SUB: is a directory"),
+        ("write NOPE/X.TXT hi", "write: NOPE/X.TXT: not found"),
+        ("rm SUB", "rm: SUB: is a directory"),
+        ("rm NOPE.TXT", "rm: NOPE.TXT: not found"),
+        ("cat ../X", "cat: ../X: invalid name"),
+    ];
+    let input: String = cases.iter().map(|(cmd, _)| format!("{cmd}\n")).collect();
+    let (lines, _) = session(&["--disk", s(&img)], &(input + "ls\n"))?;
+    for (cmd, want) in cases {
+        expect_output(&lines, cmd, &[want])?;
+    }
+    // Nothing the errors did changed the disk.
+    expect_output(
+        &lines,
+        "ls",
+        &["BIG.TXT 297000", "GONE.TXT 14", "HELLO.TXT 20", "SUB/"],
+    )?;
+    fsck(&img)?;
+    // A failing command fails `--exec`.
+    let out = Command::new(env!("CARGO_BIN_EXE_lazuli"))
+        .args([
+            "--disk",
+            s(&img),
+            "--exec",
+            "cat NOPE.TXT",
+            "--timeout",
+            "120",
+        ])
+        .output()?;
+    let text = String::from_utf8_lossy(&out.stdout).replace('\r', "");
+    if text.trim_end() != "cat: NOPE.TXT: not found" || out.status.success() {
+        return Err(format!("--exec cat NOPE.TXT: {text:?}, {:?}", out.status).into());
+    }
+    fs::remove_dir_all(dir)?;
+    Ok(())
+}
+
+/// A full FAT12 floppy image: `write` says `no space` and `--exec` fails.
+fn no_space() -> Result<(), Failed> {
+    let dir = scratch("full");
+    let img = dir.join("full.img");
+    host("mkfs.fat", &["-C", "-F", "12", s(&img), "360"])?;
+    // Fill every free cluster: mtools says how many bytes are free.
+    let listing = String::from_utf8(host("mdir", &["-i", s(&img), "::"])?)?;
+    let free: u64 = listing
+        .lines()
+        .find_map(|l| l.trim().strip_suffix("bytes free"))
+        .and_then(|n| n.split_whitespace().collect::<String>().parse().ok())
+        .ok_or(format!("no free count in {listing:?}"))?;
+    fs::write(dir.join("fill"), vec![b'f'; free as usize])?;
+    host(
+        "mcopy",
+        &["-i", s(&img), s(&dir.join("fill")), "::FILL.BIN"],
+    )?;
+    let out = Command::new(env!("CARGO_BIN_EXE_lazuli"))
+        .args([
+            "--disk",
+            s(&img),
+            "--exec",
+            "write NEW.TXT hello",
+            "--timeout",
+            "120",
+        ])
+        .output()?;
+    let text = String::from_utf8_lossy(&out.stdout).replace('\r', "");
+    if text.trim_end() != "write: NEW.TXT: no space" || out.status.success() {
+        return Err(format!(
+            "want `write: NEW.TXT: no space` and failure, got {text:?}, {:?}",
+            out.status
+        )
+        .into());
+    }
+    fsck(&img)?;
+    fs::remove_dir_all(dir)?;
+    Ok(())
+}
+
+/// Boots the kernel with QEMU arguments `extra` (a disk the runner would refuse),
+/// types `input` and powers off; the output's lines.
+fn direct_boot(extra: &[&str], input: &[&str]) -> Result<Vec<String>, Failed> {
+    let tools = tools::ensure(false)?;
+    let files = lazuli::kernel("lazuli").ok_or("no lazuli image")?;
+    let machine = Machine::headless(files.bios.clone(), Firmware::Bios);
+    let mut command = machine.command(&tools);
+    command.args(extra);
+    let mut steps: Vec<Step> = input
+        .iter()
+        .map(|line| Step {
+            expect: "$ ".into(),
+            send: Send::Text(format!("{line}\n")),
+        })
+        .collect();
+    steps.push(Step {
+        expect: "$ ".into(),
+        send: Send::Text("poweroff\n".into()),
+    });
+    let outcome = exec::scripted(
+        command,
+        &steps,
+        Some(Duration::from_secs(120)),
+        &mut std::io::sink(),
+    )?;
+    Ok(outcome.text().lines().map(str::to_string).collect())
+}
+
+fn data_drive(img: &Path, opts: &str) -> [String; 4] {
+    [
+        "-drive".into(),
+        format!("if=none,id=data,format=raw,{opts}file={}", s(img)),
+        "-device".into(),
+        "virtio-blk-pci,drive=data".into(),
+    ]
+}
+
+/// A virtio disk with no file system: every file command says `no disk`.
+fn no_file_system() -> Result<(), Failed> {
+    let dir = scratch("nofs");
+    let img = dir.join("zeros.img");
+    fs::File::create(&img)?.set_len(8 << 20)?;
+    let drive = data_drive(&img, "");
+    let extra: Vec<&str> = drive.iter().map(String::as_str).collect();
+    let lines = direct_boot(&extra, &["ls", "cat HELLO.TXT", "disk", "sync"])?;
+    expect_output(&lines, "ls", &["ls: /: no disk"])?;
+    expect_output(&lines, "cat HELLO.TXT", &["cat: HELLO.TXT: no disk"])?;
+    expect_output(&lines, "disk", &["disk: no disk"])?;
+    expect_output(&lines, "sync", &["sync: no disk"])?;
+    fs::remove_dir_all(dir)?;
+    Ok(())
+}
+
+/// A disk QEMU attaches read-only: reading works, writing is an `I/O error`.
+fn read_only() -> Result<(), Failed> {
+    let dir = scratch("ro");
+    let img = fat16_image(&dir)?;
+    let drive = data_drive(&img, "readonly=on,");
+    let extra: Vec<&str> = drive.iter().map(String::as_str).collect();
+    let lines = direct_boot(&extra, &["cat HELLO.TXT", "write NEW.TXT x"])?;
+    expect_output(&lines, "cat HELLO.TXT", &["hello from the host"])?;
+    expect_output(&lines, "write NEW.TXT x", &["write: NEW.TXT: I/O error"])?;
+    fsck(&img)?;
+    fs::remove_dir_all(dir)?;
+    Ok(())
+}
+
+/// `--no-disk`: the files come from the boot image's RAM disk (disk/ of the
+/// repository), and writes work until power-off.
+fn ram_disk() -> Result<(), Failed> {
+    let (lines, code) = session(
+        &["--no-disk"],
+        "ls\ncat HELLO.TXT\ndisk\nwrite R.TXT in ram\ncat R.TXT\n",
+    )?;
+    expect_output(
+        &lines,
+        "ls",
+        &[
+            "DOCS/",
+            "HELLO.TXT 21",
+            "PATTERN.BIN 8192",
+            "README.TXT 525",
+        ],
+    )?;
+    expect_output(&lines, "cat HELLO.TXT", &["Hello from the disk!"])?;
+    expect_output(&lines, "cat R.TXT", &["in ram"])?;
+    let disk_line = output_of(&lines, "disk").unwrap_or_default();
+    if !disk_line
+        .first()
+        .is_some_and(|l| l.starts_with("disk: RAM disk, 4096 KiB, FAT12"))
+        || code != 0
+    {
+        return Err(format!("exit {code}, disk: {disk_line:?}").into());
+    }
+    Ok(())
+}
+
+/// A missing or garbage `--disk` is one line on stderr and no boot.
+fn bad_disk_flags() -> Result<(), Failed> {
+    let dir = scratch("flags");
+    let garbage = dir.join("garbage.img");
+    fs::write(&garbage, vec![0x5a; 64 * 1024])?;
+    let missing = dir.join("missing.img");
+    for (path, reason) in [
+        (&missing, "no such file"),
+        (&garbage, "no FAT12/16/32 file system"),
+    ] {
+        let started = std::time::Instant::now();
+        let out = Command::new(env!("CARGO_BIN_EXE_lazuli"))
+            .args(["--disk", s(path), "--exec", "ls"])
+            .output()?;
+        let err = String::from_utf8_lossy(&out.stderr);
+        let want = format!("lazuli: --disk {}: {reason}", s(path));
+        let one_line = err.lines().count() == 1 && err.starts_with(&want);
+        if !one_line || out.status.success() || !out.stdout.is_empty() {
+            return Err(format!(
+                "want one line starting {want:?}, got {err:?} (stdout {:?})",
+                out.stdout.len()
+            )
+            .into());
+        }
+        if started.elapsed() > Duration::from_secs(10) {
+            return Err("the runner took too long: QEMU must not start".into());
+        }
+    }
+    fs::remove_dir_all(dir)?;
+    Ok(())
+}
+
+fn images_data_disk() -> Result<(), Failed> {
+    let dir = scratch("images");
+    let out = Command::new(env!("CARGO_BIN_EXE_lazuli"))
+        .args(["--images", s(&dir)])
+        .output()?;
+    let listed = String::from_utf8_lossy(&out.stdout);
+    let disk = dir.join("lazuli-disk.img");
+    if !out.status.success() || !listed.lines().any(|l| l == s(&disk)) {
+        return Err(format!("--images printed {listed:?}").into());
+    }
+    fsck(&disk)?;
+    assert_bytes(
+        &mtype(s(&disk), "HELLO.TXT")?,
+        b"Hello from the disk!\n",
+        "HELLO.TXT",
+    )?;
+    fs::remove_dir_all(dir)?;
+    Ok(())
+}
