@@ -20,7 +20,7 @@ use std::{
 
 fn main() {
     let args = Arguments::from_args();
-    let trials: Vec<(&str, fn() -> Result<(), Failed>)> = vec![
+    let trials: Vec<(&str, Case)> = vec![
         ("bios::fat16_whole_disk_read_written_and_read_again", || {
             fat16_session(Firmware::Bios)
         }),
@@ -48,6 +48,9 @@ fn main() {
         .collect();
     libtest_mimic::run(&args, trials).exit();
 }
+
+/// One test: a function that boots what it needs.
+type Case = fn() -> Result<(), Failed>;
 
 /// A fresh scratch directory for one test.
 fn scratch(name: &str) -> PathBuf {

@@ -365,6 +365,14 @@ fn help_lists_every_command(out: &[String], code: i32) -> Result<(), String> {
         "heap",
         "bench",
         "hello",
+        "ls",
+        "cat",
+        "write",
+        "rm",
+        "mkdir",
+        "sync",
+        "disk",
+        "cache",
         "clear",
         "help",
         "poweroff",
@@ -411,6 +419,12 @@ fn bench_prints_every_figure(out: &[String], code: i32) -> Result<(), String> {
         "exit_free_1",
         "exit_free_256",
         "exit_free_16384",
+        "disk_read_512",
+        "disk_read_4k",
+        "disk_read_4k_polled",
+        "file_write_1mib",
+        "file_read_1mib_cold",
+        "file_read_1mib_cached",
     ];
     let well_formed = |name: &str| {
         out.iter().any(|l| {

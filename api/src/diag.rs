@@ -13,8 +13,10 @@ pub trait Diagnostics: Sync {
     /// Executes `int3`, an exception round trip whose handler only counts.
     fn breakpoint(&self);
     /// Ticks for one synchronous read of `bytes` (whole sectors) from the start of
-    /// the disk, as the file system waits for it; None without a disk.
-    fn disk_read_ticks(&self, bytes: usize) -> Option<u64>;
+    /// the disk, as the file system waits for it (halting until the completion
+    /// interrupt), or `polled` as a fault handler would (interrupts off, polling
+    /// the device); None without a disk.
+    fn disk_read_ticks(&self, bytes: usize, polled: bool) -> Option<u64>;
 }
 
 static DIAGNOSTICS: Once<&'static dyn Diagnostics> = Once::new();
@@ -53,7 +55,9 @@ pub fn breakpoint() {
 }
 
 /// Ticks for one read of `bytes` from the start of the disk, waited for the way
-/// the file system waits (`bench disk_read_512`, `disk_read_4k`); None without a disk.
-pub fn disk_read_ticks(bytes: usize) -> Option<u64> {
-    diagnostics().disk_read_ticks(bytes)
+/// the file system waits (`bench disk_read_512`, `disk_read_4k`), or `polled` with
+/// interrupts off as a fault handler must (`disk_read_4k_polled`); None without a
+/// disk.
+pub fn disk_read_ticks(bytes: usize, polled: bool) -> Option<u64> {
+    diagnostics().disk_read_ticks(bytes, polled)
 }

@@ -131,15 +131,22 @@ impl Diagnostics for Api {
     fn breakpoint(&self) {
         x86_64::instructions::interrupts::int3();
     }
-    fn disk_read_ticks(&self, bytes: usize) -> Option<u64> {
+    fn disk_read_ticks(&self, bytes: usize, polled: bool) -> Option<u64> {
         let mut buf = alloc::vec![0u8; bytes];
-        crate::block::with_device(|d| {
-            let t0 = arch::cpu::rdtsc();
-            let read = d.read(0, &mut buf);
-            read.ok().map(|()| arch::cpu::rdtsc() - t0)
-        })
-        .ok()
-        .flatten()
+        let mut timed = || {
+            crate::block::with_device(|d| {
+                let t0 = arch::cpu::rdtsc();
+                let read = d.read(0, &mut buf);
+                read.ok().map(|()| arch::cpu::rdtsc() - t0)
+            })
+            .ok()
+            .flatten()
+        };
+        if polled {
+            x86_64::instructions::interrupts::without_interrupts(timed)
+        } else {
+            timed()
+        }
     }
 }
 

@@ -5,10 +5,13 @@
 //! serialised `rdtsc` (`lfence; rdtsc`, through the app API); the timer overhead is
 //! included in every figure, as in the Linux-guest baselines. Figures that need a
 //! fresh address space (the seed `mmap`, exits) run in tasks of their own.
+//! Storage figures (disk reads, 1 MiB through the file API) come last, from
+//! `storage`.
 //! `bench short` takes few samples: CI runs it to prove the bench works; figures
 //! come from the full run (`cargo run --release -- --exec bench`, docs/BENCHMARKS.md).
 mod fork;
 mod paging;
+mod storage;
 
 use alloc::{string::String, vec::Vec};
 use lazuli_api::{diag::timestamp, println, uptime_ms};
@@ -33,7 +36,11 @@ pub async fn main(args: String) -> i32 {
         short: args.trim() == "short",
     };
     calibrate().await;
-    let steps = [paging::run(plan).await, fork::run(plan).await];
+    let steps = [
+        paging::run(plan).await,
+        fork::run(plan).await,
+        storage::run(plan).await,
+    ];
     if steps.iter().all(|&ok| ok) {
         0
     } else {

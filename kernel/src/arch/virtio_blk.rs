@@ -1,8 +1,8 @@
 //! The virtio-blk disk: found on PCI, driven by virtio-drivers' `VirtIOBlk`, with
 //! lazuli's frames and page tables as its HAL and completions by interrupt.
 //!
-//! Requests go through four *slots*. A slot owns the frame its data moves through
-//! (at most [`MAX_BYTES`] per request) and its request header and status byte, so a
+//! Requests go through four *slots*. A slot owns the consecutive frames its data
+//! moves through (at most [`MAX_BYTES`] per request) and its request header and status byte, so a
 //! request in flight never points into memory its submitter may free: a task killed
 //! while its read is in flight abandons the slot, and the slot is given back when
 //! the device finishes. Each slot uses three of the queue's sixteen descriptors.
@@ -34,8 +34,9 @@ use virtio_drivers::{
 };
 use x86_64::{PhysAddr, instructions::interrupts, structures::paging::PhysFrame};
 
-/// Bytes one request moves at most: one frame.
-pub const MAX_BYTES: usize = 4096;
+/// Bytes one request moves at most: a slot's buffer, 16 consecutive frames.
+pub const MAX_BYTES: usize = 64 * 1024;
+const SLOT_FRAMES: usize = MAX_BYTES / 4096;
 const SLOTS: usize = 4;
 const VIRTIO_VENDOR: u16 = 0x1af4;
 /// Transitional and modern virtio-blk PCI device ids.
@@ -134,7 +135,7 @@ pub fn probe() -> Option<Info> {
             direction: Direction::Read,
             token: 0,
             len: 0,
-            data: frame::allocate_zeroed()?,
+            data: frame::allocate_contiguous(SLOT_FRAMES)?,
             status: Ok(()),
             waker: None,
         })
@@ -149,7 +150,8 @@ pub fn probe() -> Option<Info> {
 }
 
 impl Disk {
-    /// The slot's header and data buffer, as the driver wants them.
+    /// The slot's header and data buffer (its frames are consecutive and mapped
+    /// consecutively by the physical-memory map), as the driver wants them.
     fn parts(&mut self, slot: usize) -> (&mut Header, &mut [u8]) {
         let len = self.slots[slot].len;
         // SAFETY: the headers frame and each slot's data frame belong to the disk

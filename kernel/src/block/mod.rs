@@ -46,7 +46,7 @@ pub fn check(device_sectors: u64, first: u64, len: usize) -> Result<(), IoError>
     let inside = first
         .checked_add(count)
         .is_some_and(|end| end <= device_sectors);
-    if len % SECTOR != 0 || !inside {
+    if !len.is_multiple_of(SECTOR) || !inside {
         return Err(IoError::OutOfRange);
     }
     Ok(())

@@ -242,17 +242,16 @@ fn write_back(s: &mut Storage, id: FileId) -> Result<(), FileError> {
             )
         })
         .collect();
-    let mut bytes = Vec::new();
-    for (index, page) in dirty {
-        let n = bytes_in_file(index, size);
-        if n > 0 {
-            bytes.clear();
-            frame::with_contents(page, |b| bytes.extend_from_slice(&b[..n]));
-            if let Err(e) = s.write_at(&path, index * PAGE, &bytes) {
-                forget_unwritten(s, id, &path);
-                return Err(e);
-            }
-        }
+    let writes: Vec<(u64, PhysFrame, usize)> = dirty
+        .iter()
+        .map(|&(index, page)| (index * PAGE, page, bytes_in_file(index, size)))
+        .filter(|&(_, _, len)| len > 0)
+        .collect();
+    if let Err(e) = s.write_pages(&path, &writes) {
+        forget_unwritten(s, id, &path);
+        return Err(e);
+    }
+    for (index, _) in dirty {
         s.cache.file(id).pages.mark_clean(index);
     }
     Ok(())

@@ -35,6 +35,7 @@ use lamfat::{FsOptions, LossyOemCpConverter, NullTimeProvider};
 use lazuli_api::fs::{DirEntry, DiskInfo, EntryKind, FileError};
 use spin::Mutex;
 use volume::{Volume, VolumeError};
+use x86_64::structures::paging::PhysFrame;
 
 type Fat = lamfat::FileSystem<Volume, NullTimeProvider, LossyOemCpConverter>;
 type Dir<'a> = lamfat::Dir<'a, Volume, NullTimeProvider, LossyOemCpConverter>;
@@ -211,21 +212,31 @@ impl Storage {
         Ok(())
     }
 
-    /// Writes `bytes` at `offset` of the file `path`, which is at least `offset`
-    /// long or is first grown to it with zeros.
-    pub fn write_at(&self, path: &path::Path, offset: u64, bytes: &[u8]) -> Result<(), FileError> {
+    /// Writes `pages` — (offset, frame, bytes of it that belong to the file) in
+    /// ascending order — into the file `path`, in one pass: a file shorter than an
+    /// offset is first grown to it with zeros.
+    pub fn write_pages(
+        &self,
+        path: &path::Path,
+        pages: &[(u64, PhysFrame, usize)],
+    ) -> Result<(), FileError> {
         use lamfat::{Seek, SeekFrom, Write};
         let mut file = self.dir(&[])?.open_file(path.as_str()).map_err(error)?;
-        let end = file.seek(SeekFrom::End(0)).map_err(error)?;
+        let mut end = file.seek(SeekFrom::End(0)).map_err(error)?;
         let zeros = [0u8; 512];
-        let mut at = end;
-        while at < offset {
-            let n = zeros.len().min((offset - at) as usize);
-            file.write_all(&zeros[..n]).map_err(error)?;
-            at += n as u64;
+        let mut bytes = Vec::with_capacity(cache::PAGE as usize);
+        for &(offset, page, len) in pages {
+            while end < offset {
+                let n = zeros.len().min((offset - end) as usize);
+                file.write_all(&zeros[..n]).map_err(error)?;
+                end += n as u64;
+            }
+            file.seek(SeekFrom::Start(offset)).map_err(error)?;
+            bytes.clear();
+            crate::mem::frame::with_contents(page, |b| bytes.extend_from_slice(&b[..len]));
+            file.write_all(&bytes).map_err(error)?;
+            end = end.max(offset + len as u64);
         }
-        file.seek(SeekFrom::Start(offset)).map_err(error)?;
-        file.write_all(bytes).map_err(error)?;
         file.flush().map_err(error)
     }
 

@@ -2,16 +2,29 @@
 //! at the file system's first sector (0 on a whole-disk volume, the first MBR
 //! partition's start otherwise).
 //!
-//! The crate reads its tables in small pieces (a FAT entry is 2–4 bytes), so the
-//! volume keeps a few sectors ([`CACHED_SECTORS`]); writes go straight through to
-//! the device (the cache is never dirty). Reads and writes of whole aligned sectors
-//! — file data, which the page cache asks for a page at a time — skip it.
+//! Two small buffers keep the device requests few, as the FAT crate reads and
+//! writes in small pieces (a FAT entry is 2–4 bytes, a cluster may be 512 bytes):
+//! - **sectors** ([`CACHED_SECTORS`] of them): the pieces the crate reads and
+//!   writes less than a sector at a time — FAT entries, directory entries, the boot
+//!   sector. Written back, not through: a dirty sector goes to the device when it
+//!   is evicted and at [`Write::flush`] (which the crate calls when a file is
+//!   flushed or closed) and when the volume is dropped (unmount);
+//! - **read-ahead** ([`READ_AHEAD`] bytes): a read of whole sectors (file data)
+//!   fetches up to that much from the device in one request, so the crate's
+//!   cluster-by-cluster reads of a file become a few large ones.
+//!
+//! Coherence: the buffers never disagree with each other or with what the crate
+//! wrote. Every write updates the copies of its sectors in both; a fresh
+//! read-ahead takes the cache's dirty sectors over the device's. Durability of the device itself (its flush) is
+//! `fs::sync`'s business.
 use crate::block::{self, IoError, SECTOR};
-use alloc::{boxed::Box, vec::Vec};
+use alloc::{boxed::Box, vec, vec::Vec};
 use lamfat::{IoBase, Read, Seek, SeekFrom, Write};
 
-/// Sectors the volume keeps for the crate's small reads (4 KiB).
-pub const CACHED_SECTORS: usize = 8;
+/// Sectors kept for the crate's small reads and writes (8 KiB).
+pub const CACHED_SECTORS: usize = 16;
+/// Bytes one read-ahead fetches (as much as one device request moves).
+pub const READ_AHEAD: usize = block::virtio::MAX_BYTES;
 
 /// An I/O error as the FAT crate carries it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -29,6 +42,12 @@ impl lamfat::IoError for VolumeError {
     }
 }
 
+struct Cached {
+    sector: u64,
+    bytes: Box<[u8; SECTOR]>,
+    dirty: bool,
+}
+
 /// The volume on [`block`]'s attached device.
 pub struct Volume {
     /// First sector of the file system on the device.
@@ -37,52 +56,10 @@ pub struct Volume {
     sectors: u64,
     /// Byte position within the volume.
     pos: u64,
-    /// Recently used sectors, most recent last: (sector within the volume, bytes).
-    cached: Vec<(u64, Box<[u8; SECTOR]>)>,
-}
-
-impl Volume {
-    /// The volume from sector `start` of the attached device to its end.
-    pub fn new(start: u64) -> Result<Self, IoError> {
-        let sectors = block::with_device(|d| d.sectors())?.saturating_sub(start);
-        Ok(Self {
-            start,
-            sectors,
-            pos: 0,
-            cached: Vec::new(),
-        })
-    }
-
-    pub fn bytes(&self) -> u64 {
-        self.sectors * SECTOR as u64
-    }
-
-    /// The cached copy of `sector`, read from the device on a miss.
-    fn sector(&mut self, sector: u64) -> Result<&mut [u8; SECTOR], VolumeError> {
-        if let Some(at) = self.cached.iter().position(|(s, _)| *s == sector) {
-            let hit = self.cached.remove(at);
-            self.cached.push(hit);
-        } else {
-            let mut bytes = Box::new([0u8; SECTOR]);
-            device_read(self.start + sector, &mut bytes[..])?;
-            if self.cached.len() == CACHED_SECTORS {
-                self.cached.remove(0);
-            }
-            self.cached.push((sector, bytes));
-        }
-        Ok(&mut self.cached.last_mut().expect("just pushed").1)
-    }
-
-    /// Forgets cached copies of sectors `[first, first + count)` (written around the cache).
-    fn forget(&mut self, first: u64, count: u64) {
-        self.cached
-            .retain(|(s, _)| *s < first || *s >= first + count);
-    }
-
-    /// Bytes left from the position to the end of the volume, capped at `want`.
-    fn available(&self, want: usize) -> usize {
-        self.bytes().saturating_sub(self.pos).min(want as u64) as usize
-    }
+    /// Recently used sectors, most recent last.
+    cached: Vec<Cached>,
+    /// The last read-ahead: its first sector and its bytes (empty for none).
+    ahead: (u64, Vec<u8>),
 }
 
 fn device_read(first: u64, buf: &mut [u8]) -> Result<(), VolumeError> {
@@ -95,6 +72,119 @@ fn device_write(first: u64, buf: &[u8]) -> Result<(), VolumeError> {
     block::with_device(|d| d.write(first, buf))
         .and_then(|r| r)
         .map_err(VolumeError)
+}
+
+impl Volume {
+    /// The volume from sector `start` of the attached device to its end.
+    pub fn new(start: u64) -> Result<Self, IoError> {
+        let sectors = block::with_device(|d| d.sectors())?.saturating_sub(start);
+        Ok(Self {
+            start,
+            sectors,
+            pos: 0,
+            cached: Vec::new(),
+            ahead: (0, Vec::new()),
+        })
+    }
+
+    pub fn bytes(&self) -> u64 {
+        self.sectors * SECTOR as u64
+    }
+
+    /// The cached copy of `sector`, read from the device on a miss.
+    fn sector(&mut self, sector: u64) -> Result<&mut Cached, VolumeError> {
+        if let Some(at) = self.cached.iter().position(|c| c.sector == sector) {
+            let hit = self.cached.remove(at);
+            self.cached.push(hit);
+        } else {
+            let mut bytes = Box::new([0u8; SECTOR]);
+            self.read_sectors(sector, &mut bytes[..])?;
+            if self.cached.len() == CACHED_SECTORS {
+                let old = self.cached.remove(0);
+                if old.dirty {
+                    device_write(self.start + old.sector, &old.bytes[..])?;
+                }
+            }
+            self.cached.push(Cached {
+                sector,
+                bytes,
+                dirty: false,
+            });
+        }
+        Ok(self.cached.last_mut().expect("just pushed"))
+    }
+
+    /// Whole sectors from `first`, through the read-ahead window.
+    fn read_sectors(&mut self, first: u64, buf: &mut [u8]) -> Result<(), VolumeError> {
+        let count = (buf.len() / SECTOR) as u64;
+        let (at, window) = (self.ahead.0, self.ahead.1.len() / SECTOR);
+        if !(first >= at && first + count <= at + window as u64) {
+            let want = READ_AHEAD.max(buf.len());
+            let left = (self.sectors - first) as usize * SECTOR;
+            let mut fresh = vec![0u8; want.min(left)];
+            device_read(self.start + first, &mut fresh)?;
+            self.ahead = (first, fresh);
+            // The cache's dirty sectors are newer than the device's copies.
+            let dirty: Vec<(u64, [u8; SECTOR])> = self
+                .cached
+                .iter()
+                .filter(|c| c.dirty)
+                .map(|c| (c.sector, *c.bytes))
+                .collect();
+            for (sector, bytes) in dirty {
+                self.patch_window(sector, &bytes);
+            }
+        }
+        let offset = (first - self.ahead.0) as usize * SECTOR;
+        buf.copy_from_slice(&self.ahead.1[offset..offset + buf.len()]);
+        Ok(())
+    }
+
+    /// Puts the new contents of `sector` into the read-ahead window if it holds it.
+    fn patch_window(&mut self, sector: u64, bytes: &[u8]) {
+        let window = (self.ahead.1.len() / SECTOR) as u64;
+        if (self.ahead.0..self.ahead.0 + window).contains(&sector) {
+            let at = (sector - self.ahead.0) as usize * SECTOR;
+            self.ahead.1[at..at + SECTOR].copy_from_slice(bytes);
+        }
+    }
+
+    /// Writes whole sectors from `first`, keeping the buffers coherent.
+    fn write_sectors(&mut self, first: u64, buf: &[u8]) -> Result<(), VolumeError> {
+        for (i, bytes) in buf.chunks(SECTOR).enumerate() {
+            let sector = first + i as u64;
+            self.patch_window(sector, bytes);
+            if let Some(c) = self.cached.iter_mut().find(|c| c.sector == sector) {
+                c.bytes.copy_from_slice(bytes);
+                c.dirty = false;
+            }
+        }
+        device_write(self.start + first, buf)
+    }
+
+    /// Writes every dirty cached sector to the device.
+    fn write_dirty(&mut self) -> Result<(), VolumeError> {
+        for c in self.cached.iter_mut().filter(|c| c.dirty) {
+            device_write(self.start + c.sector, &c.bytes[..])?;
+            c.dirty = false;
+        }
+        Ok(())
+    }
+
+    /// Bytes left from the position to the end of the volume, capped at `want`.
+    fn available(&self, want: usize) -> usize {
+        self.bytes().saturating_sub(self.pos).min(want as u64) as usize
+    }
+}
+
+impl Drop for Volume {
+    /// Unmounting: what the crate wrote last (its information sector, the clean
+    /// mark) is still in the sector cache.
+    fn drop(&mut self) {
+        if let Err(e) = self.write_dirty() {
+            log::error!("volume: writing cached sectors at unmount failed: {e:?}");
+        }
+    }
 }
 
 impl IoBase for Volume {
@@ -111,12 +201,12 @@ impl Read for Volume {
         let within = (self.pos % SECTOR as u64) as usize;
         let whole = n / SECTOR * SECTOR;
         let done = if within == 0 && whole > 0 {
-            device_read(self.start + sector, &mut buf[..whole])?;
+            self.read_sectors(sector, &mut buf[..whole])?;
             whole
         } else {
             let part = n.min(SECTOR - within);
-            let bytes = self.sector(sector)?;
-            buf[..part].copy_from_slice(&bytes[within..within + part]);
+            let cached = self.sector(sector)?;
+            buf[..part].copy_from_slice(&cached.bytes[within..within + part]);
             part
         };
         self.pos += done as u64;
@@ -134,26 +224,24 @@ impl Write for Volume {
         let within = (self.pos % SECTOR as u64) as usize;
         let whole = n / SECTOR * SECTOR;
         let done = if within == 0 && whole > 0 {
-            self.forget(sector, (whole / SECTOR) as u64);
-            device_write(self.start + sector, &buf[..whole])?;
+            self.write_sectors(sector, &buf[..whole])?;
             whole
         } else {
             let part = n.min(SECTOR - within);
-            let start = self.start;
-            let bytes = self.sector(sector)?;
-            bytes[within..within + part].copy_from_slice(&buf[..part]);
-            let copy = *bytes;
-            device_write(start + sector, &copy)?;
+            let cached = self.sector(sector)?;
+            cached.bytes[within..within + part].copy_from_slice(&buf[..part]);
+            cached.dirty = true;
+            let bytes = *cached.bytes;
+            self.patch_window(sector, &bytes);
             part
         };
         self.pos += done as u64;
         Ok(done)
     }
 
+    /// Writes the dirty cached sectors (the crate flushes at every file flush).
     fn flush(&mut self) -> Result<(), VolumeError> {
-        block::with_device(|d| d.flush())
-            .and_then(|r| r)
-            .map_err(VolumeError)
+        self.write_dirty()
     }
 }
 
