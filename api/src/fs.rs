@@ -4,7 +4,11 @@
 //! optional); names are case-insensitive and listed as stored. A [`File`] is closed
 //! when it is dropped — also when its task is killed — and closing writes its dirty
 //! pages back to the disk. Contracts: CONTRACTS.md section 8.
-use alloc::{string::String, vec::Vec};
+use alloc::{boxed::Box, string::String, vec::Vec};
+use core::{future::Future, pin::Pin};
+
+/// A file call that may wait for the disk: the task yields until it is done.
+pub type IoFuture<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
 
 /// Why a file call failed. Displays as the reason in `CMD: PATH: REASON`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -111,8 +115,8 @@ pub struct DiskInfo {
 /// The kernel's side of files. Implemented once, by the kernel.
 pub trait Files: Sync {
     fn open(&self, path: &str, options: OpenOptions) -> Result<Fd, FileError>;
-    fn read(&self, fd: Fd, buf: &mut [u8]) -> Result<usize, FileError>;
-    fn write(&self, fd: Fd, buf: &[u8]) -> Result<usize, FileError>;
+    fn read<'a>(&self, fd: Fd, buf: &'a mut [u8]) -> IoFuture<'a, Result<usize, FileError>>;
+    fn write<'a>(&self, fd: Fd, buf: &'a [u8]) -> IoFuture<'a, Result<usize, FileError>>;
     fn seek(&self, fd: Fd, offset: u64) -> Result<(), FileError>;
     fn size(&self, fd: Fd) -> Result<u64, FileError>;
     fn close(&self, fd: Fd) -> Result<(), FileError>;
@@ -150,12 +154,14 @@ impl File {
         files().open(path, options).map(|fd| File { fd })
     }
     /// Reads at most `buf.len()` bytes at the position; 0 at the end of the file.
-    pub fn read(&mut self, buf: &mut [u8]) -> Result<usize, FileError> {
-        files().read(self.fd, buf)
+    /// Bytes not in the page cache come from the disk while the task yields.
+    pub async fn read(&mut self, buf: &mut [u8]) -> Result<usize, FileError> {
+        files().read(self.fd, buf).await
     }
-    /// Writes all of `buf` at the position, growing the file as needed.
-    pub fn write(&mut self, buf: &[u8]) -> Result<usize, FileError> {
-        files().write(self.fd, buf)
+    /// Writes all of `buf` at the position, growing the file as needed (into the
+    /// page cache: the disk gets it at close, `sync` or power-off).
+    pub async fn write(&mut self, buf: &[u8]) -> Result<usize, FileError> {
+        files().write(self.fd, buf).await
     }
     /// Moves the position (past the end is allowed: a later write fills the gap
     /// with zeros).
@@ -173,11 +179,11 @@ impl File {
         files().close(fd)
     }
     /// Reads the whole rest of the file.
-    pub fn read_to_end(&mut self) -> Result<Vec<u8>, FileError> {
+    pub async fn read_to_end(&mut self) -> Result<Vec<u8>, FileError> {
         let mut all = Vec::new();
         let mut chunk = alloc::vec![0u8; 16 * 1024];
         loop {
-            let n = self.read(&mut chunk)?;
+            let n = self.read(&mut chunk).await?;
             if n == 0 {
                 return Ok(all);
             }

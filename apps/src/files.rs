@@ -56,7 +56,7 @@ pub async fn cat(args: String) -> i32 {
     };
     let mut chunk = alloc::vec![0u8; 16 * 1024];
     loop {
-        match file.read(&mut chunk) {
+        match file.read(&mut chunk).await {
             Ok(0) => return 0,
             Ok(n) => print_bytes(&chunk[..n]),
             Err(e) => return fail("cat", path, e),
@@ -74,10 +74,13 @@ pub async fn write(args: String) -> i32 {
     };
     let mut bytes = String::from(text);
     bytes.push('\n');
-    let written = File::open(path, OpenOptions::REPLACE).and_then(|mut file| {
-        file.write(bytes.as_bytes())?;
-        file.close()
-    });
+    let written = match File::open(path, OpenOptions::REPLACE) {
+        Ok(mut file) => match file.write(bytes.as_bytes()).await {
+            Ok(_) => file.close(),
+            Err(e) => Err(e),
+        },
+        Err(e) => Err(e),
+    };
     match written {
         Ok(()) => 0,
         Err(e) => fail("write", path, e),

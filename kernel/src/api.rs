@@ -7,7 +7,7 @@ use lazuli_api::{
     BoxFuture, ExitStatus, ForegroundError, ForkError, HeapUsage, Kernel, Killed, MapKind, Pid,
     Placement, Prot, RegionView, TaskInfo, VmError, WaitError,
     diag::Diagnostics,
-    fs::{DirEntry, DiskInfo, Fd, FileError, Files, OpenOptions},
+    fs::{DirEntry, DiskInfo, Fd, FileError, Files, IoFuture, OpenOptions},
     user::Width,
 };
 
@@ -154,11 +154,11 @@ impl Files for Api {
     fn open(&self, path: &str, options: OpenOptions) -> Result<Fd, FileError> {
         files::open(path, options)
     }
-    fn read(&self, fd: Fd, buf: &mut [u8]) -> Result<usize, FileError> {
-        files::read(fd, buf)
+    fn read<'a>(&self, fd: Fd, buf: &'a mut [u8]) -> IoFuture<'a, Result<usize, FileError>> {
+        Box::pin(files::read(fd, buf))
     }
-    fn write(&self, fd: Fd, buf: &[u8]) -> Result<usize, FileError> {
-        files::write(fd, buf)
+    fn write<'a>(&self, fd: Fd, buf: &'a [u8]) -> IoFuture<'a, Result<usize, FileError>> {
+        Box::pin(files::write(fd, buf))
     }
     fn seek(&self, fd: Fd, offset: u64) -> Result<(), FileError> {
         files::seek(fd, offset)

@@ -6,7 +6,8 @@
 //!   the whole disk.
 //!
 //! - [`cache`]: the page cache's bookkeeping — which pages of a file are cached and
-//!   dirty, and how much of each belongs in the file at write-back.
+//!   dirty, and how much of each belongs in the file at write-back;
+//! - [`layout`]: the device reads that fetch a range of a file from its extents.
 //!
 //! # Missing features
 //!
@@ -20,6 +21,7 @@ extern crate alloc;
 extern crate std;
 
 pub mod cache;
+pub mod layout;
 pub mod mbr;
 
 /// Bytes in a sector, the unit every block device reads and writes.

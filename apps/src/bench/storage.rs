@@ -37,11 +37,10 @@ pub async fn run(plan: Plan) -> bool {
     let data: vec::Vec<u8> = (0..MIB).map(|i| (i % 251) as u8).collect();
     let runs = plan.n(5, 1);
     let write = sample(runs, async |_| {
-        let written = File::open(SCRATCH, OpenOptions::REPLACE).and_then(|mut f| {
-            f.write(&data)?;
-            f.close()
-        });
-        assert!(written.is_ok(), "bench: writing {SCRATCH}: {written:?}");
+        let mut f = File::open(SCRATCH, OpenOptions::REPLACE).expect("bench scratch file");
+        let written = f.write(&data).await;
+        assert!(written == Ok(MIB), "bench: writing {SCRATCH}: {written:?}");
+        assert!(f.close().is_ok(), "bench: closing {SCRATCH}");
     })
     .await;
     let read = |drop_first: bool| async move {
@@ -52,7 +51,7 @@ pub async fn run(plan: Plan) -> bool {
             }
             let mut f = File::open(SCRATCH, OpenOptions::READ).expect("bench scratch file");
             let mut total = 0;
-            while let Ok(n @ 1..) = f.read(&mut buf) {
+            while let Ok(n @ 1..) = f.read(&mut buf).await {
                 total += n;
             }
             assert_eq!(total, MIB, "bench: read back {total} bytes");

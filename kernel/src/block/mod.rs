@@ -38,6 +38,25 @@ pub trait BlockDevice: Send {
     fn write(&mut self, first: u64, buf: &[u8]) -> Result<(), IoError>;
     /// Makes every completed write durable.
     fn flush(&mut self) -> Result<(), IoError>;
+    /// Whether [`read_async`] can wait for it by yielding (else it reads at once).
+    fn asynchronous(&self) -> bool {
+        false
+    }
+}
+
+/// Reads whole sectors from `first` into `buf`, yielding to other tasks while the
+/// device works (the RAM disk answers at once).
+pub async fn read_async(first: u64, buf: &mut [u8]) -> Result<(), IoError> {
+    let (sectors, asynchronous) = with_device(|d| (d.sectors(), d.asynchronous()))?;
+    check(sectors, first, buf.len())?;
+    if !asynchronous {
+        return with_device(|d| d.read(first, buf))?;
+    }
+    for (i, chunk) in buf.chunks_mut(virtio::MAX_BYTES).enumerate() {
+        let at = first + (i * virtio::MAX_BYTES / SECTOR) as u64;
+        virtio::read_async(at, chunk).await?;
+    }
+    Ok(())
 }
 
 /// Checks a request against the device: whole sectors, all inside it.

@@ -78,6 +78,9 @@ impl BlockDevice for VirtioDisk {
     fn flush(&mut self) -> Result<(), IoError> {
         virtio_blk::flush()
     }
+    fn asynchronous(&self) -> bool {
+        true
+    }
 }
 
 /// Reads `buf.len()` bytes (whole sectors, at most [`MAX_BYTES`]) at sector
@@ -128,7 +131,13 @@ impl Future for Request<'_> {
                 _ => unreachable!("reads fill, writes send"),
             };
             match submitted {
-                Ok(ticket) => this.ticket = Some(ticket),
+                Ok(ticket) => {
+                    // Let the other tasks run once even if the device is quick
+                    // (QEMU may finish a request before the notify returns).
+                    this.ticket = Some(ticket);
+                    cx.waker().wake_by_ref();
+                    return Poll::Pending;
+                }
                 Err(IoError::Busy) => {
                     // Every slot is in flight: try again on the next round.
                     this.start = Some(start);

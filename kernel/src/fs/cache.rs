@@ -10,8 +10,8 @@
 //! `lazuli_storage::cache`'s bookkeeping (host-tested).
 use super::path::Path;
 use crate::mem::frame;
-use alloc::{collections::BTreeMap, string::String};
-use lazuli_storage::cache::FilePages;
+use alloc::{collections::BTreeMap, string::String, vec::Vec};
+use lazuli_storage::{cache::FilePages, layout::Extent};
 use x86_64::structures::paging::PhysFrame;
 
 pub use lazuli_storage::cache::{PAGE, bytes_in_file, pages_of};
@@ -30,6 +30,22 @@ pub struct CachedFile {
     /// Removed from the disk while open: its pages are never written back.
     pub removed: bool,
     pub pages: FilePages<PhysFrame>,
+    /// The size of the file's copy on the disk.
+    pub on_disk: u64,
+    /// Where that copy lies on the volume (computed on the first miss).
+    pub extents: Option<Vec<Extent>>,
+    /// Bumped whenever the disk copy changes, so a fill that read the disk while
+    /// the cache was unlocked knows its bytes may be stale.
+    pub generation: u64,
+}
+
+impl CachedFile {
+    /// The disk copy changed (written back, truncated): now `on_disk` bytes long.
+    pub fn disk_changed(&mut self, on_disk: u64) {
+        self.on_disk = on_disk;
+        self.extents = None;
+        self.generation += 1;
+    }
 }
 
 #[derive(Default)]
@@ -58,6 +74,9 @@ impl Cache {
                 opens: 0,
                 removed: false,
                 pages: FilePages::new(),
+                on_disk: size,
+                extents: None,
+                generation: 0,
             },
         );
         id

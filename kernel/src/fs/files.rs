@@ -2,26 +2,25 @@
 //! the page cache.
 //!
 //! A handle belongs to the task that opened it; for any other task its number is
-//! `BadHandle`. A read of a
-//! page the cache lacks reads it (and up to [`READ_AHEAD`] following pages, in one
-//! pass over the file's clusters) from the disk; a write makes its pages dirty and
-//! grows the size at once. Closing writes the file's dirty pages back.
+//! `BadHandle`. A read of a page the cache lacks fills it from the disk while the
+//! task yields (`fill`); a write makes its pages dirty and grows the size at once
+//! (reading first only a page it changes in part). Closing writes the file's dirty
+//! pages back.
 use super::{
     Node, Storage,
     cache::{self, FileId, PAGE, bytes_in_file, pages_of},
+    fill,
     path::Path,
     with,
 };
 use crate::{mem::frame, task};
-use alloc::{collections::BTreeMap, vec, vec::Vec};
+use alloc::{collections::BTreeMap, vec::Vec};
 use lazuli_api::{
     Pid,
     fs::{DirEntry, EntryKind, Fd, FileError, OpenOptions},
 };
 use x86_64::structures::paging::PhysFrame;
 
-/// Pages read in one pass when a read misses.
-pub const READ_AHEAD: u64 = 16;
 /// FAT's largest file.
 const MAX_SIZE: u64 = u32::MAX as u64;
 
@@ -75,6 +74,7 @@ pub fn open(text: &str, options: OpenOptions) -> Result<Fd, FileError> {
             s.truncate_to(&path, 0)?;
             let file = s.cache.file(id);
             file.size = 0;
+            file.disk_changed(0);
             cache::release(file.pages.truncate(0));
         }
         s.cache.file(id).opens += 1;
@@ -95,56 +95,86 @@ pub fn open(text: &str, options: OpenOptions) -> Result<Fd, FileError> {
     })
 }
 
-pub fn read(fd: Fd, buf: &mut [u8]) -> Result<usize, FileError> {
-    with(|s| {
+pub async fn read(fd: Fd, buf: &mut [u8]) -> Result<usize, FileError> {
+    let (id, pos, n) = with(|s| {
         let h = s.files.get(fd)?;
         if !h.read {
             return Err(FileError::NotReadable);
         }
         let (id, pos) = (h.file, h.pos);
         let size = s.cache.file(id).size;
-        let n = size.saturating_sub(pos).min(buf.len() as u64) as usize;
-        let mut done = 0;
-        for (index, range) in pages_of(pos, n) {
-            let page = cached_page(s, id, index)?;
-            let len = range.len();
-            frame::with_contents(page, |bytes| {
-                buf[done..done + len].copy_from_slice(&bytes[range])
-            });
-            done += len;
+        Ok((
+            id,
+            pos,
+            size.saturating_sub(pos).min(buf.len() as u64) as usize,
+        ))
+    })?;
+    let mut done = 0;
+    for (index, range) in pages_of(pos, n) {
+        let len = range.len();
+        let out = &mut buf[done..done + len];
+        loop {
+            let copied = with(|s| {
+                Ok(s.cache.file(id).pages.get(index).map(|&page| {
+                    frame::with_contents(page, |bytes| out.copy_from_slice(&bytes[range.clone()]))
+                }))
+            })?;
+            if copied.is_some() {
+                break;
+            }
+            fill::fetch(id, index).await?;
         }
-        s.files.get(fd)?.pos += n as u64;
+        done += len;
+    }
+    with(|s| {
+        s.files.get(fd)?.pos = pos + n as u64;
         Ok(n)
     })
 }
 
-pub fn write(fd: Fd, buf: &[u8]) -> Result<usize, FileError> {
-    with(|s| {
+pub async fn write(fd: Fd, buf: &[u8]) -> Result<usize, FileError> {
+    let (id, pos, end) = with(|s| {
         let h = s.files.get(fd)?;
         if !h.write {
             return Err(FileError::NotWritable);
         }
-        let (id, pos) = (h.file, h.pos);
-        let end = pos.checked_add(buf.len() as u64).filter(|&e| e <= MAX_SIZE);
-        let end = end.ok_or(FileError::TooLarge)?;
-        let mut done = 0;
-        for (index, range) in pages_of(pos, buf.len()) {
-            let whole = range.len() == PAGE as usize;
-            let page = match s.cache.file(id).pages.get(index) {
-                Some(&page) => page,
-                // A page wholly overwritten need not be read first.
-                None if whole => insert_zeroed(s, id, index)?,
-                None => cached_page(s, id, index)?,
-            };
-            let len = range.len();
-            frame::with_contents(page, |bytes| {
-                bytes[range].copy_from_slice(&buf[done..done + len])
-            });
-            done += len;
-            let file = s.cache.file(id);
-            file.pages.mark_dirty(index);
-            file.size = file.size.max(pos + done as u64);
+        let end = h
+            .pos
+            .checked_add(buf.len() as u64)
+            .filter(|&e| e <= MAX_SIZE);
+        Ok((h.file, h.pos, end.ok_or(FileError::TooLarge)?))
+    })?;
+    let mut done = 0;
+    for (index, range) in pages_of(pos, buf.len()) {
+        let len = range.len();
+        let bytes = &buf[done..done + len];
+        loop {
+            let written = with(|s| {
+                let file = s.cache.file(id);
+                let page = match file.pages.get(index) {
+                    Some(&page) => page,
+                    // A page wholly overwritten, or with nothing on the disk, need
+                    // not be read first.
+                    None if len == PAGE as usize || index * PAGE >= file.on_disk => {
+                        let page = frame::allocate_zeroed().ok_or(FileError::NoMemory)?;
+                        file.pages.insert_clean(index, page);
+                        page
+                    }
+                    None => return Ok(false),
+                };
+                frame::with_contents(page, |b| b[range.clone()].copy_from_slice(bytes));
+                file.pages.mark_dirty(index);
+                file.size = file.size.max(pos + (done + len) as u64);
+                Ok(true)
+            })?;
+            if written {
+                break;
+            }
+            fill::fetch(id, index).await?;
         }
+        done += len;
+    }
+    with(|s| {
         s.files.get(fd)?.pos = end;
         Ok(buf.len())
     })
@@ -251,8 +281,12 @@ fn write_back(s: &mut Storage, id: FileId) -> Result<(), FileError> {
         forget_unwritten(s, id, &path);
         return Err(e);
     }
+    let file = s.cache.file(id);
     for (index, _) in dirty {
-        s.cache.file(id).pages.mark_clean(index);
+        file.pages.mark_clean(index);
+    }
+    if !writes.is_empty() {
+        file.disk_changed(file.size);
     }
     Ok(())
 }
@@ -268,40 +302,5 @@ fn forget_unwritten(s: &mut Storage, id: FileId, path: &Path) {
     let file = s.cache.file(id);
     cache::release(file.pages.drop_all());
     file.size = on_disk;
-}
-
-/// Page `index` of the file, read from the disk (with read-ahead) on a miss.
-fn cached_page(s: &mut Storage, id: FileId, index: u64) -> Result<PhysFrame, FileError> {
-    if let Some(&page) = s.cache.file(id).pages.get(index) {
-        return Ok(page);
-    }
-    let file = s.cache.file(id);
-    let (path, size) = (file.path.clone(), file.size);
-    if index * PAGE >= size {
-        return insert_zeroed(s, id, index);
-    }
-    // The run of missing pages from `index`, inside the file, at most READ_AHEAD.
-    let last_in_file = (size - 1) / PAGE;
-    let mut count = 1;
-    while count < READ_AHEAD
-        && index + count <= last_in_file
-        && s.cache.file(id).pages.get(index + count).is_none()
-    {
-        count += 1;
-    }
-    let mut data = vec![0u8; (count * PAGE) as usize];
-    s.read_pages(&path, index, &mut data)?;
-    for (i, chunk) in data.chunks(PAGE as usize).enumerate() {
-        let page = frame::allocate().ok_or(FileError::NoMemory)?;
-        frame::with_contents(page, |b| b.copy_from_slice(chunk));
-        s.cache.file(id).pages.insert_clean(index + i as u64, page);
-    }
-    Ok(*s.cache.file(id).pages.get(index).expect("just read"))
-}
-
-/// A zero page cached as page `index` (a page past the disk's copy of the file).
-fn insert_zeroed(s: &mut Storage, id: FileId, index: u64) -> Result<PhysFrame, FileError> {
-    let page = frame::allocate_zeroed().ok_or(FileError::NoMemory)?;
-    s.cache.file(id).pages.insert_clean(index, page);
-    Ok(page)
+    file.disk_changed(on_disk);
 }

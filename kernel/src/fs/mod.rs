@@ -8,6 +8,7 @@
 //!     │
 //!   cache.rs   the page cache: 4 KiB pages keyed by (file, page index), each a frame
 //!     │        (bookkeeping in lazuli_storage::cache, host-tested)
+//!   fill.rs    misses read from the disk by extent, the task yielding meanwhile
 //!   mod.rs     paths → lamfat: directories, file data by page, write-back
 //!     │
 //!   volume.rs  byte stream over sectors, the partition offset, 8 cached sectors
@@ -16,8 +17,10 @@
 //! ```
 //!
 //! Everything is under one lock ([`STORAGE`]): one file-system call at a time.
-//! lamfat is synchronous, so a call that waits for the disk holds the CPU until
-//! the completion interrupt (see `block::virtio`). Durability: lamfat marks the
+//! Reads of file data that miss the cache release it and yield while the disk
+//! works (`fill`). The rest — directories, the FAT, write-back — runs lamfat, which
+//! is synchronous: such a call waits for the disk by halting until the completion
+//! interrupt, other tasks not running meanwhile (see `block::virtio`). Durability: lamfat marks the
 //! volume dirty when it first changes it; [`sync`] writes every dirty page, then
 //! unmounts (which writes FAT32's information sector and clears the dirty mark),
 //! flushes the device and mounts again — so `fsck.fat -n` accepts the disk after
@@ -27,6 +30,7 @@
 //! mappings (next), permissions (FAT has none).
 pub mod cache;
 pub mod files;
+pub mod fill;
 pub mod path;
 pub mod volume;
 
@@ -189,27 +193,26 @@ impl Storage {
         }
     }
 
-    /// Reads `data.len()` bytes of the file `path` from page `index` on, in one
-    /// pass (zeros past the end).
-    pub fn read_pages(
+    /// Where the file `path`'s bytes lie on the volume, cluster by cluster.
+    pub fn extents(
         &self,
         path: &path::Path,
-        index: u64,
-        data: &mut [u8],
-    ) -> Result<(), FileError> {
-        use lamfat::{Read, Seek, SeekFrom};
+    ) -> Result<Vec<lazuli_storage::layout::Extent>, FileError> {
         let mut file = self.dir(&[])?.open_file(path.as_str()).map_err(error)?;
-        file.seek(SeekFrom::Start(index * cache::PAGE))
-            .map_err(error)?;
-        let mut done = 0;
-        while done < data.len() {
-            match file.read(&mut data[done..]).map_err(error)? {
-                0 => break,
-                n => done += n,
-            }
-        }
-        data[done..].fill(0);
-        Ok(())
+        file.extents()
+            .map(|e| {
+                e.map(|e| lazuli_storage::layout::Extent {
+                    volume_offset: e.offset,
+                    len: u64::from(e.size),
+                })
+                .map_err(error)
+            })
+            .collect()
+    }
+
+    /// First sector of the volume on the device.
+    pub fn volume_start(&self) -> u64 {
+        self.start
     }
 
     /// Writes `pages` — (offset, frame, bytes of it that belong to the file) in

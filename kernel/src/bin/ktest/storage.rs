@@ -17,7 +17,10 @@ use lazuli_kernel::{
 pub static CASES: &[Case] = &[
     task_case!("virtio_reads_the_boot_sector_by_interrupt", boot_sector),
     task_case!("virtio_writes_sectors_and_reads_them_back", write_read_back),
-    task_case!("a_task_waiting_for_the_disk_lets_another_run", io_yields),
+    task_case!(
+        "a_task_waiting_for_the_disk_or_a_file_read_lets_another_run",
+        io_yields
+    ),
     task_case!("virtio_rejects_requests_past_the_end", past_the_end),
     task_case!("files_of_disk_folder_read_through_the_cache", disk_files),
     task_case!("cache_frames_come_back_when_dropped", cache_frames_return),
@@ -94,7 +97,8 @@ async fn write_read_back() -> Outcome {
 static SPINS: AtomicU64 = AtomicU64::new(0);
 static STOP: AtomicBool = AtomicBool::new(false);
 
-/// While this task awaits 64 reads, a second task keeps running.
+/// While this task awaits 64 device reads, and then a file read that misses the
+/// page cache, a second task keeps running.
 async fn io_yields() -> Outcome {
     SPINS.store(0, Ordering::Relaxed);
     STOP.store(false, Ordering::Relaxed);
@@ -114,7 +118,17 @@ async fn io_yields() -> Outcome {
             .map_err(|e| format!("{e:?}"))?;
         while_waiting += SPINS.load(Ordering::Relaxed) - before;
     }
+    // A file read that misses the cache waits the same way.
+    fs::drop_cache();
+    let before = SPINS.load(Ordering::Relaxed);
+    let pattern = read_all("PATTERN.BIN").await?;
+    let during_file_read = SPINS.load(Ordering::Relaxed) - before;
     STOP.store(true, Ordering::Relaxed);
+    ensure_eq!(pattern.len(), 8192, "PATTERN.BIN read");
+    ensure!(
+        during_file_read > 0,
+        "the other task never ran while a file read waited for the disk"
+    );
     let ended = lazuli_api::wait(spinner).await;
     ensure!(
         matches!(ended, Ok(lazuli_api::ExitStatus::Exited(0))),
@@ -156,15 +170,11 @@ async fn disk_files() -> Outcome {
             .any(|(n, k)| n == "PATTERN.BIN" && *k == EntryKind::File { size: 8192 }),
         "{names:?}"
     );
-    let bytes = File::open("pattern.bin", OpenOptions::READ)
-        .and_then(|mut f| f.read_to_end())
-        .map_err(|e| format!("{e}"))?;
+    let bytes = read_all("pattern.bin").await?;
     ensure_eq!(bytes.len(), 8192, "PATTERN.BIN size");
     let wrong = (0..8192).find(|&i| bytes[i] != ((i * 7 + i / 256) % 256) as u8);
     ensure!(wrong.is_none(), "PATTERN.BIN differs at byte {wrong:?}");
-    let notes = File::open("/docs//NOTES.TXT", OpenOptions::READ)
-        .and_then(|mut f| f.read_to_end())
-        .map_err(|e| format!("{e}"))?;
+    let notes = read_all("/docs//NOTES.TXT").await?;
     ensure!(
         notes.starts_with(b"A file in a subdirectory"),
         "DOCS/NOTES.TXT"
@@ -178,7 +188,7 @@ async fn cache_frames_return() -> Outcome {
     let (free0, cache0) = (lazuli_api::free_frames(), fs::cache_pages());
     ensure_eq!(cache0, 0, "an empty cache after a drop");
     let mut file = File::open("PATTERN.BIN", OpenOptions::READ).map_err(|e| format!("{e}"))?;
-    file.read_to_end().map_err(|e| format!("{e}"))?;
+    file.read_to_end().await.map_err(|e| format!("{e}"))?;
     ensure_eq!(fs::cache_pages(), 2, "8 KiB cached in two pages");
     ensure_eq!(
         lazuli_api::free_frames(),
@@ -244,14 +254,14 @@ async fn file_api_edges() -> Outcome {
     );
     let mut ro = File::open("HELLO.TXT", OpenOptions::READ).map_err(|e| format!("{e}"))?;
     ensure_eq!(
-        ro.write(b"x"),
+        ro.write(b"x").await,
         Err(NotWritable),
         "writing a read-only handle"
     );
     ensure_eq!(ro.seek(u64::MAX), Err(TooLarge), "seek past FAT's limit");
     ro.seek(1 << 20).map_err(|e| format!("{e}"))?;
     let mut buf = [0u8; 8];
-    ensure_eq!(ro.read(&mut buf), Ok(0), "reading past the end");
+    ensure_eq!(ro.read(&mut buf).await, Ok(0), "reading past the end");
     ensure_eq!(fs::list("HELLO.TXT"), Err(NotADirectory), "list a file");
     ensure_eq!(fs::list("NOPE"), Err(NotFound), "list a missing dir");
     ensure_eq!(fs::remove("DOCS"), Err(IsADirectory), "remove a directory");
@@ -275,16 +285,14 @@ async fn file_api_edges() -> Outcome {
 async fn write_and_reopen() -> Outcome {
     let e = |e: FileError| format!("{e}");
     let mut f = File::open("KT_GROW.BIN", OpenOptions::REPLACE).map_err(e)?;
-    f.write(b"head").map_err(e)?;
+    f.write(b"head").await.map_err(e)?;
     f.seek(10_000).map_err(e)?;
-    f.write(b"tail").map_err(e)?;
+    f.write(b"tail").await.map_err(e)?;
     ensure_eq!(f.size(), Ok(10_004), "size after a write past a gap");
     f.close().map_err(e)?;
     fs::drop_cache();
     ensure_eq!(fs::cache_pages(), 0, "nothing dirty is left after close");
-    let all = File::open("KT_GROW.BIN", OpenOptions::READ)
-        .and_then(|mut f| f.read_to_end())
-        .map_err(e)?;
+    let all = read_all("KT_GROW.BIN").await?;
     ensure_eq!(all.len(), 10_004, "length on the disk");
     ensure!(all.starts_with(b"head") && all.ends_with(b"tail"), "ends");
     ensure!(
@@ -314,7 +322,7 @@ async fn foreign_handle() -> Outcome {
     let fd = files::open("HELLO.TXT", OpenOptions::READ).map_err(|e| format!("{e}"))?;
     let child = lazuli_api::spawn("other", async move {
         let mut buf = [0u8; 4];
-        match (files::read(fd, &mut buf), files::close(fd)) {
+        match (files::read(fd, &mut buf).await, files::close(fd)) {
             (Err(FileError::BadHandle), Err(FileError::BadHandle)) => 0,
             _ => 1,
         }
@@ -322,7 +330,17 @@ async fn foreign_handle() -> Outcome {
     let ended = crate::check::ended(lazuli_api::wait(child).await);
     ensure_eq!(ended, "exited 0", "the other task is refused");
     let mut buf = [0u8; 4];
-    ensure_eq!(files::read(fd, &mut buf), Ok(4), "the owner still reads");
+    ensure_eq!(
+        files::read(fd, &mut buf).await,
+        Ok(4),
+        "the owner still reads"
+    );
     ensure_eq!(files::close(fd), Ok(()), "and closes");
     Ok(())
+}
+
+/// The whole file at `path`, read through the file API.
+async fn read_all(path: &str) -> Result<Vec<u8>, alloc::string::String> {
+    let mut f = File::open(path, OpenOptions::READ).map_err(|e| format!("{path}: {e}"))?;
+    f.read_to_end().await.map_err(|e| format!("{path}: {e}"))
 }
