@@ -90,10 +90,15 @@ impl Cache {
 
     /// The file was removed from the disk: its path no longer finds it, and once
     /// nobody has it open it is gone with its pages.
+    ///
+    /// Its handles keep what is cached; pages not cached read as zeros (the
+    /// clusters went back to the file system, and may hold another file by now).
     pub fn unlink(&mut self, id: FileId) {
         let key = self.file(id).path.key();
         self.ids.remove(&key);
-        self.file(id).removed = true;
+        let file = self.file(id);
+        file.removed = true;
+        file.disk_changed(0);
         self.forget_if_unused(id);
     }
 

@@ -11,11 +11,15 @@
 //!   flushed or closed) and when the volume is dropped (unmount);
 //! - **read-ahead** ([`READ_AHEAD`] bytes): a read of whole sectors (file data)
 //!   fetches up to that much from the device in one request, so the crate's
-//!   cluster-by-cluster reads of a file become a few large ones.
+//!   cluster-by-cluster reads of a file become a few large ones;
+//! - **write-behind** (as much again): whole-sector writes that continue each
+//!   other wait and go to the device as one request, sent by the first write that
+//!   does not continue them, and at every flush.
 //!
 //! Coherence: the buffers never disagree with each other or with what the crate
-//! wrote. Every write updates the copies of its sectors in both; a fresh
-//! read-ahead takes the cache's dirty sectors over the device's. Durability of the device itself (its flush) is
+//! wrote. Every write updates the copies of its sectors in all three; a fresh
+//! read-ahead takes the cache's dirty sectors and the waiting writes over the
+//! device's. Durability of the device itself (its flush) is
 //! `fs::sync`'s business.
 use crate::block::{self, IoError, SECTOR};
 use alloc::{boxed::Box, vec, vec::Vec};
@@ -60,6 +64,9 @@ pub struct Volume {
     cached: Vec<Cached>,
     /// The last read-ahead: its first sector and its bytes (empty for none).
     ahead: (u64, Vec<u8>),
+    /// Whole-sector writes not sent yet: consecutive ones (a file's clusters, as
+    /// the crate writes them one by one) go to the device as one request.
+    pending: (u64, Vec<u8>),
 }
 
 fn device_read(first: u64, buf: &mut [u8]) -> Result<(), VolumeError> {
@@ -84,6 +91,7 @@ impl Volume {
             pos: 0,
             cached: Vec::new(),
             ahead: (0, Vec::new()),
+            pending: (0, Vec::new()),
         })
     }
 
@@ -102,6 +110,8 @@ impl Volume {
             if self.cached.len() == CACHED_SECTORS {
                 let old = self.cached.remove(0);
                 if old.dirty {
+                    // A pending write of this sector is older: make it agree.
+                    patch(&mut self.pending, old.sector, &old.bytes[..]);
                     device_write(self.start + old.sector, &old.bytes[..])?;
                 }
             }
@@ -124,6 +134,12 @@ impl Volume {
             let mut fresh = vec![0u8; want.min(left)];
             device_read(self.start + first, &mut fresh)?;
             self.ahead = (first, fresh);
+            // Writes not sent yet are newer than the device's copies.
+            let (at, bytes) = (self.pending.0, core::mem::take(&mut self.pending.1));
+            for (i, sector) in bytes.chunks(SECTOR).enumerate() {
+                self.patch_window(at + i as u64, sector);
+            }
+            self.pending.1 = bytes;
             // The cache's dirty sectors are newer than the device's copies.
             let dirty: Vec<(u64, [u8; SECTOR])> = self
                 .cached
@@ -142,14 +158,11 @@ impl Volume {
 
     /// Puts the new contents of `sector` into the read-ahead window if it holds it.
     fn patch_window(&mut self, sector: u64, bytes: &[u8]) {
-        let window = (self.ahead.1.len() / SECTOR) as u64;
-        if (self.ahead.0..self.ahead.0 + window).contains(&sector) {
-            let at = (sector - self.ahead.0) as usize * SECTOR;
-            self.ahead.1[at..at + SECTOR].copy_from_slice(bytes);
-        }
+        patch(&mut self.ahead, sector, bytes);
     }
 
-    /// Writes whole sectors from `first`, keeping the buffers coherent.
+    /// Writes whole sectors from `first`, keeping the buffers coherent; the
+    /// device gets them with the next write that does not continue them.
     fn write_sectors(&mut self, first: u64, buf: &[u8]) -> Result<(), VolumeError> {
         for (i, bytes) in buf.chunks(SECTOR).enumerate() {
             let sector = first + i as u64;
@@ -159,11 +172,31 @@ impl Volume {
                 c.dirty = false;
             }
         }
-        device_write(self.start + first, buf)
+        let (at, run) = (&self.pending.0, &self.pending.1);
+        let continues = !run.is_empty() && at + (run.len() / SECTOR) as u64 == first;
+        if !(continues && run.len() + buf.len() <= READ_AHEAD) {
+            self.send_pending()?;
+            self.pending.0 = first;
+        }
+        self.pending.1.extend_from_slice(buf);
+        Ok(())
+    }
+
+    /// Sends the pending whole-sector writes to the device.
+    fn send_pending(&mut self) -> Result<(), VolumeError> {
+        if self.pending.1.is_empty() {
+            return Ok(());
+        }
+        let run = core::mem::take(&mut self.pending.1);
+        let sent = device_write(self.start + self.pending.0, &run);
+        self.pending.1 = run;
+        self.pending.1.clear();
+        sent
     }
 
     /// Writes every dirty cached sector to the device.
     fn write_dirty(&mut self) -> Result<(), VolumeError> {
+        self.send_pending()?;
         for c in self.cached.iter_mut().filter(|c| c.dirty) {
             device_write(self.start + c.sector, &c.bytes[..])?;
             c.dirty = false;
@@ -174,6 +207,16 @@ impl Volume {
     /// Bytes left from the position to the end of the volume, capped at `want`.
     fn available(&self, want: usize) -> usize {
         self.bytes().saturating_sub(self.pos).min(want as u64) as usize
+    }
+}
+
+/// Puts the new contents of `sector` into a run of sectors `(first, bytes)` if it
+/// holds that sector.
+fn patch(run: &mut (u64, Vec<u8>), sector: u64, bytes: &[u8]) {
+    let count = (run.1.len() / SECTOR) as u64;
+    if (run.0..run.0 + count).contains(&sector) {
+        let at = (sector - run.0) as usize * SECTOR;
+        run.1[at..at + SECTOR].copy_from_slice(bytes);
     }
 }
 
@@ -233,6 +276,7 @@ impl Write for Volume {
             cached.dirty = true;
             let bytes = *cached.bytes;
             self.patch_window(sector, &bytes);
+            patch(&mut self.pending, sector, &bytes);
             part
         };
         self.pos += done as u64;
