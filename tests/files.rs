@@ -35,7 +35,12 @@ fn main() {
             no_file_system,
         ),
         ("bios::a_read_only_disk_gives_io_error", read_only),
-        ("bios::no_disk_uses_the_ram_disk", ram_disk),
+        ("bios::no_disk_uses_the_ram_disk", || {
+            ram_disk(Firmware::Bios)
+        }),
+        ("uefi::no_disk_uses_the_ram_disk", || {
+            ram_disk(Firmware::Uefi)
+        }),
         (
             "a_missing_or_unreadable_disk_is_one_line_before_qemu",
             bad_disk_flags,
@@ -484,9 +489,11 @@ fn read_only() -> Result<(), Failed> {
 
 /// `--no-disk`: the files come from the boot image's RAM disk (disk/ of the
 /// repository), and writes work until power-off.
-fn ram_disk() -> Result<(), Failed> {
+fn ram_disk(firmware: Firmware) -> Result<(), Failed> {
+    let mut args = firmware_args(firmware);
+    args.push("--no-disk");
     let (lines, code) = session(
-        &["--no-disk"],
+        &args,
         "ls\ncat HELLO.TXT\ndisk\nwrite R.TXT in ram\ncat R.TXT\n",
     )?;
     expect_output(

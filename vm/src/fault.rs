@@ -14,7 +14,8 @@
 
 use core::fmt;
 
-use crate::addr::page_down;
+use crate::addr::{PAGE_SIZE, page_down};
+use crate::file::{FileKey, FileMap, FileSizes, NoFiles};
 use crate::layout::{USER_END, is_user};
 use crate::prot::Prot;
 use crate::region::{RegionKind, RegionSet};
@@ -55,10 +56,13 @@ pub enum Why {
     GuardPage,
     /// The access was allowed but no frame was left to back the page.
     OutOfMemory,
+    /// A page of a file mapping that lies wholly past the end of the file.
+    PastEndOfFile,
 }
 
 impl fmt::Display for Why {
-    /// `not mapped`, `not user memory`, `read-only`, `no-access`, `no-exec`, `guard page`, `out of memory`.
+    /// `not mapped`, `not user memory`, `read-only`, `no-access`, `no-exec`, `guard page`,
+    /// `out of memory`, `past end of file`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             Why::NotMapped => "not mapped",
@@ -68,6 +72,7 @@ impl fmt::Display for Why {
             Why::NoExec => "no-exec",
             Why::GuardPage => "guard page",
             Why::OutOfMemory => "out of memory",
+            Why::PastEndOfFile => "past end of file",
         })
     }
 }
@@ -109,14 +114,48 @@ pub enum FaultAction {
     /// [`crate::cow_action`] says for its owner count, map it with the
     /// region's `prot`, then retry.
     CopyOnWrite { page: u64, prot: Prot },
+    /// A first touch of `page` in a file region: map the cache's frame for
+    /// `index` of `file` (reading it into the cache first if need be) with
+    /// `prot` — for a private region without write, so that its first store
+    /// copies — then retry.
+    MapFilePage {
+        page: u64,
+        prot: Prot,
+        file: FileKey,
+        index: u64,
+    },
+    /// A first touch by a store in a private file region: give the task its own
+    /// copy of the cache's page `index` of `file`, mapped with `prot`, then retry.
+    CopyFilePage {
+        page: u64,
+        prot: Prot,
+        file: FileKey,
+        index: u64,
+    },
+    /// A store to a present page of a shared file region whose entry is read-only
+    /// (an `mprotect` added write): make the entry writable in place, never copy.
+    MakeWritable { page: u64, prot: Prot },
     /// The access is not allowed: kill the task with this report.
     Kill(FaultReport),
 }
 
-/// Decides a user page fault at `addr`. `present` is the error code's P bit:
-/// true when the page was mapped and the fault is a protection violation.
-/// Pure: looks at `regions` only and changes nothing.
+/// Decides a user page fault at `addr` for a task without file regions (see
+/// [`resolve_fault_with`]).
 pub fn resolve_fault(regions: &RegionSet, addr: u64, access: Access, present: bool) -> FaultAction {
+    resolve_fault_with(regions, &NoFiles, addr, access, present)
+}
+
+/// Decides a user page fault at `addr`. `present` is the error code's P bit:
+/// true when the page was mapped and the fault is a protection violation;
+/// `files` gives the sizes of mapped files (a page wholly past the end kills).
+/// Pure: looks at `regions` and `files` only and changes nothing.
+pub fn resolve_fault_with(
+    regions: &RegionSet,
+    files: &dyn FileSizes,
+    addr: u64,
+    access: Access,
+    present: bool,
+) -> FaultAction {
     let kill = |why| FaultAction::Kill(FaultReport { addr, access, why });
     if addr >= USER_END {
         return kill(Why::NotUserMemory);
@@ -143,6 +182,9 @@ pub fn resolve_fault(regions: &RegionSet, addr: u64, access: Access, present: bo
         Access::Exec if !prot.executable() => return kill(Why::NoExec),
         _ => {}
     }
+    if let RegionKind::File(map) = region.kind {
+        return file_fault(files, map, region.prot, addr, access, present);
+    }
     if present {
         // The region allows the access but the page-table entry did not.
         // For a write that is a frame shared copy-on-write (or an entry left
@@ -160,6 +202,64 @@ pub fn resolve_fault(regions: &RegionSet, addr: u64, access: Access, present: bo
     FaultAction::MapZeroed {
         page: page_down(addr),
         prot: region.prot,
+    }
+}
+
+/// The decision for an allowed access to a file region.
+fn file_fault(
+    files: &dyn FileSizes,
+    map: FileMap,
+    prot: Prot,
+    addr: u64,
+    access: Access,
+    present: bool,
+) -> FaultAction {
+    let page = page_down(addr);
+    if present {
+        return match access {
+            Access::Write if map.shared => FaultAction::MakeWritable { page, prot },
+            Access::Write => FaultAction::CopyOnWrite { page, prot },
+            Access::Exec => FaultAction::Kill(FaultReport {
+                addr,
+                access,
+                why: Why::NoExec,
+            }),
+            Access::Read => FaultAction::Kill(FaultReport {
+                addr,
+                access,
+                why: Why::NoAccess,
+            }),
+        };
+    }
+    let index = map.page_of(addr);
+    let size = files.size(map.file).unwrap_or(0);
+    if index.saturating_mul(PAGE_SIZE) >= size {
+        return FaultAction::Kill(FaultReport {
+            addr,
+            access,
+            why: Why::PastEndOfFile,
+        });
+    }
+    let file = map.file;
+    if !map.shared && access == Access::Write {
+        return FaultAction::CopyFilePage {
+            page,
+            prot,
+            file,
+            index,
+        };
+    }
+    // A private page is mapped without write until the task stores to it.
+    let prot = if map.shared {
+        prot
+    } else {
+        prot.without_write()
+    };
+    FaultAction::MapFilePage {
+        page,
+        prot,
+        file,
+        index,
     }
 }
 

@@ -43,6 +43,7 @@ pub mod brk;
 pub mod cow;
 pub mod error;
 pub mod fault;
+pub mod file;
 pub mod frames;
 pub mod layout;
 pub mod map;
@@ -56,7 +57,10 @@ pub use addr::{PAGE_SIZE, is_page_aligned, page_down, page_up};
 pub use brk::{Break, SbrkPlan};
 pub use cow::{CowAction, FrameRefs, cow_action};
 pub use error::VmError;
-pub use fault::{Access, FaultAction, FaultReport, Why, decode_error_code, resolve_fault};
+pub use fault::{
+    Access, FaultAction, FaultReport, Why, decode_error_code, resolve_fault, resolve_fault_with,
+};
+pub use file::{FileKey, FileMap, FileSizes, ForkPages, NoFiles};
 pub use frames::UsableFrames;
 pub use map::{MapKind, MapPlan, MapRequest, Placement, commit_map, plan_map};
 pub use prot::Prot;

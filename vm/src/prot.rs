@@ -49,6 +49,12 @@ impl Prot {
         self.0 & other.0 == other.0
     }
 
+    /// These rights with write taken away (a private file page until its first
+    /// store).
+    pub const fn without_write(self) -> Prot {
+        Prot(self.0 & !Prot::WRITE.0)
+    }
+
     /// The rights x86_64 really grants for these bits: write or exec imply
     /// read, because every present page is readable.
     pub const fn effective(self) -> Prot {

@@ -34,10 +34,12 @@ pub enum RegionKind {
     Mmap,
     /// A region made by the extended `map`, lazily backed.
     Anon,
+    /// A window onto a file's cached pages (see [`crate::file`]), lazily backed.
+    File(crate::file::FileMap),
 }
 
 impl fmt::Display for RegionKind {
-    /// Lowercase name: `stack`, `guard`, `heap`, `mmap`, `anon`; honours width.
+    /// Lowercase name: `stack`, `guard`, `heap`, `mmap`, `anon`, `file`; honours width.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.pad(match self {
             RegionKind::Stack => "stack",
@@ -45,6 +47,7 @@ impl fmt::Display for RegionKind {
             RegionKind::Heap => "heap",
             RegionKind::Mmap => "mmap",
             RegionKind::Anon => "anon",
+            RegionKind::File(_) => "file",
         })
     }
 }

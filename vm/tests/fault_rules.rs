@@ -102,6 +102,11 @@ proptest! {
                     prop_assert!(matches!(why, Why::ReadOnly | Why::NoAccess | Why::NoExec), "{:?}", why);
                 }
             }
+            (_, file @ (FaultAction::MapFilePage { .. }
+                | FaultAction::CopyFilePage { .. }
+                | FaultAction::MakeWritable { .. })) => {
+                prop_assert!(false, "a file answer without file regions: {:?}", file)
+            }
             (None, action) => prop_assert!(false, "mapped outside any region: {:?}", action),
         }
     }

@@ -22,6 +22,14 @@ pub fn handle(addr: u64, access: Access, present: bool) -> Result<(), FaultRepor
                     space.resolve_cow(page, prot).map_err(|_| oom)
                 }
                 FaultAction::Kill(report) => Err(report),
+                // The kernel makes no file regions yet (file mappings are the next
+                // step), so these answers cannot come; refuse rather than guess.
+                FaultAction::MapFilePage { .. }
+                | FaultAction::CopyFilePage { .. }
+                | FaultAction::MakeWritable { .. } => Err(FaultReport {
+                    why: Why::NotMapped,
+                    ..oom
+                }),
             },
         );
     match outcome {
