@@ -255,6 +255,15 @@ fn fat16_session(firmware: Firmware) -> Result<(), Failed> {
         b"inside\n",
         "NEWDIR/IN.TXT",
     )?;
+    // Time stamps come from the guest's clock (QEMU's RTC is the host's UTC).
+    let listing = String::from_utf8(host("mdir", &["-i", s(&img), "::NEW.TXT"])?)?;
+    let year = String::from_utf8(host("date", &["-u", "+%Y"])?)?;
+    let stamped = listing
+        .lines()
+        .any(|l| l.starts_with("NEW      TXT") && l.contains(&format!(" {}-", year.trim())));
+    if !stamped {
+        return Err(format!("NEW.TXT is not stamped with this year:\n{listing}").into());
+    }
     if mtype(s(&img), "GONE.TXT").is_ok() {
         return Err("GONE.TXT is still on the disk".into());
     }

@@ -7,7 +7,8 @@
 //!
 //! - [`cache`]: the page cache's bookkeeping — which pages of a file are cached and
 //!   dirty, and how much of each belongs in the file at write-back;
-//! - [`layout`]: the device reads that fetch a range of a file from its extents.
+//! - [`layout`]: the device reads that fetch a range of a file from its extents;
+//! - [`clock`]: the CMOS real-time clock's registers as a checked calendar time.
 //!
 //! # Missing features
 //!
@@ -21,6 +22,7 @@ extern crate alloc;
 extern crate std;
 
 pub mod cache;
+pub mod clock;
 pub mod layout;
 pub mod mbr;
 

@@ -1,5 +1,6 @@
-//! The CMOS real-time clock, read only for its seconds: a clock independent of the
-//! PIT, so a test can check the timer's rate against it.
+//! The CMOS real-time clock: its seconds (a clock independent of the PIT, so a test
+//! can check the timer's rate against it) and its calendar registers (file time
+//! stamps; `lazuli_storage::clock` decodes them).
 use x86_64::instructions::port::Port;
 
 const INDEX: u16 = 0x70;
@@ -23,4 +24,28 @@ fn read(register: u8) -> u8 {
 pub fn seconds() -> u8 {
     while read(STATUS_A) & UPDATE_IN_PROGRESS != 0 {}
     read(SECONDS)
+}
+
+/// Every calendar register, read twice until two reads agree (so no update of
+/// the clock falls between them).
+pub fn calendar() -> lazuli_storage::clock::RawCmos {
+    let once = || {
+        while read(STATUS_A) & UPDATE_IN_PROGRESS != 0 {}
+        lazuli_storage::clock::RawCmos {
+            seconds: read(SECONDS),
+            minutes: read(0x02),
+            hours: read(0x04),
+            day: read(0x07),
+            month: read(0x08),
+            year: read(0x09),
+            century: read(0x32),
+            status_b: read(0x0b),
+        }
+    };
+    loop {
+        let (a, b) = (once(), once());
+        if a == b {
+            return a;
+        }
+    }
 }

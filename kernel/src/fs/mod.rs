@@ -26,24 +26,26 @@
 //! flushes the device and mounts again — so `fsck.fat -n` accepts the disk after
 //! every `sync` and `poweroff`.
 //!
-//! Missing: timestamps (entries get FAT's epoch, 1980-01-01), rename, file
+//! Time stamps come from the real-time clock (`clock`). Missing: rename, file
 //! mappings (next), permissions (FAT has none).
 pub mod cache;
+pub mod clock;
 pub mod files;
 pub mod fill;
 pub mod path;
 pub mod volume;
 
 use alloc::{string::String, vec::Vec};
-use lamfat::{FsOptions, LossyOemCpConverter, NullTimeProvider};
+use clock::RtcClock;
+use lamfat::{FsOptions, LossyOemCpConverter};
 use lazuli_api::fs::{DirEntry, DiskInfo, EntryKind, FileError};
 use spin::Mutex;
 use volume::{Volume, VolumeError};
 use x86_64::structures::paging::PhysFrame;
 
-type Fat = lamfat::FileSystem<Volume, NullTimeProvider, LossyOemCpConverter>;
-type Dir<'a> = lamfat::Dir<'a, Volume, NullTimeProvider, LossyOemCpConverter>;
-type Entry<'a> = lamfat::DirEntry<'a, Volume, NullTimeProvider, LossyOemCpConverter>;
+type Fat = lamfat::FileSystem<Volume, RtcClock, LossyOemCpConverter>;
+type Dir<'a> = lamfat::Dir<'a, Volume, RtcClock, LossyOemCpConverter>;
+type Entry<'a> = lamfat::DirEntry<'a, Volume, RtcClock, LossyOemCpConverter>;
 type FatError = lamfat::Error<VolumeError>;
 
 /// The mounted file system, the page cache and the open files.
@@ -97,7 +99,7 @@ pub fn mount() -> Result<(), MountError> {
 
 fn open_fat(start: u64) -> Result<Fat, FatError> {
     let volume = Volume::new(start).map_err(|e| lamfat::Error::Io(VolumeError(e)))?;
-    Fat::new(volume, FsOptions::new())
+    Fat::new(volume, FsOptions::new().time_provider(RtcClock))
 }
 
 /// A lamfat error as the app API says it.
