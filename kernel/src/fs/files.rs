@@ -59,6 +59,9 @@ pub fn open(text: &str, options: OpenOptions) -> Result<Fd, FileError> {
     with(|s| {
         let size = match s.stat(&path)? {
             Some(Node::Directory) => return Err(FileError::IsADirectory),
+            Some(Node::File { .. }) | None if path.must_be_directory() => {
+                return Err(FileError::NotADirectory);
+            }
             Some(Node::File { size }) => size,
             None if options.create && options.write => {
                 s.create_or_truncate(&path, false)?;
@@ -232,6 +235,9 @@ pub fn list(text: &str) -> Result<Vec<DirEntry>, FileError> {
 pub fn remove(text: &str) -> Result<(), FileError> {
     let path = Path::parse(text)?;
     with(|s| {
+        if path.must_be_directory() && s.stat(&path)? != Some(Node::Directory) {
+            return Err(FileError::NotADirectory);
+        }
         s.remove_file(&path)?;
         if let Some(id) = s.cache.lookup(&path) {
             s.cache.unlink(id);

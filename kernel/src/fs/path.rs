@@ -1,6 +1,7 @@
 //! Paths as the file API takes them: components from the root, `/` between them.
 //!
-//! A leading `/`, doubled `/` and `.` components are accepted and dropped; `..`, an
+//! A leading `/`, doubled `/` and `.` components are accepted and dropped (a
+//! trailing `/` says the path must be a directory); `..`, an
 //! over-long component (FAT allows 255 characters) or path, and control characters
 //! are `InvalidName`. Whether FAT accepts the characters of a name is lamfat's call.
 use alloc::{string::String, vec::Vec};
@@ -16,6 +17,8 @@ const MAX_NAME: usize = 255;
 pub struct Path {
     joined: String,
     parts: Vec<String>,
+    /// Written with a trailing `/`: it must name a directory.
+    directory: bool,
 }
 
 impl Path {
@@ -34,8 +37,15 @@ impl Path {
         }
         Ok(Path {
             joined: parts.join("/"),
+            directory: text.trim_end_matches('.').ends_with('/') && !parts.is_empty(),
             parts,
         })
+    }
+
+    /// Whether it was written as a directory (`DOCS/`): naming a file so is
+    /// `NotADirectory`.
+    pub fn must_be_directory(&self) -> bool {
+        self.directory
     }
 
     /// The canonical path (`""` for the root).

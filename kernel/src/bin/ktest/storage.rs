@@ -222,6 +222,17 @@ async fn file_api_edges() -> Outcome {
         "through a file"
     );
     ensure_eq!(
+        open("HELLO.TXT/", OpenOptions::READ),
+        Err(NotADirectory),
+        "a file written as a directory"
+    );
+    ensure_eq!(
+        open("NEWFILE.TXT/", OpenOptions::REPLACE),
+        Err(NotADirectory),
+        "creating a file written as a directory"
+    );
+    ensure_eq!(fs::remove("HELLO.TXT/"), Err(NotADirectory), "remove FILE/");
+    ensure_eq!(
         open("NODIR/X.TXT", OpenOptions::REPLACE),
         Err(NotFound),
         "missing parent"
