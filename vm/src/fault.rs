@@ -278,4 +278,6 @@ pub fn decode_error_code(code: u64) -> (Access, bool) {
 }
 
 #[cfg(test)]
+mod file_tests;
+#[cfg(test)]
 mod tests;

@@ -163,7 +163,15 @@ impl Disk {
         }
     }
 
-    fn submit(&mut self, direction: Direction, sector: u64, len: usize) -> Result<Ticket, IoError> {
+    /// Starts a request of `len` bytes at `sector` in a free slot; a write's
+    /// bytes (`out`) are copied into the slot first.
+    fn submit(
+        &mut self,
+        direction: Direction,
+        sector: u64,
+        len: usize,
+        out: &[u8],
+    ) -> Result<Ticket, IoError> {
         let slot = self
             .slots
             .iter()
@@ -173,6 +181,9 @@ impl Disk {
         self.slots[slot].direction = direction;
         let disk: *mut Disk = self;
         let (header, data) = self.parts(slot);
+        if direction == Direction::Write {
+            data.copy_from_slice(out);
+        }
         // SAFETY: `disk` is `self`; `parts` borrowed only the slot's own memory,
         // which the driver does not otherwise reach.
         let blk = unsafe { &mut (*disk).blk };
@@ -272,23 +283,13 @@ impl Disk {
 
 /// Starts reading `len` bytes (a multiple of 512, at most [`MAX_BYTES`]) at `sector`.
 pub fn start_read(sector: u64, len: usize) -> Result<Ticket, IoError> {
-    with_disk(|d| d.submit(Direction::Read, sector, len)).unwrap_or(Err(IoError::NoDevice))
+    with_disk(|d| d.submit(Direction::Read, sector, len, &[])).unwrap_or(Err(IoError::NoDevice))
 }
 
 /// Starts writing `data` (a multiple of 512, at most [`MAX_BYTES`]) at `sector`.
 pub fn start_write(sector: u64, data: &[u8]) -> Result<Ticket, IoError> {
-    with_disk(|d| {
-        d.slots
-            .iter()
-            .position(|s| s.state == State::Free)
-            .ok_or(IoError::Busy)
-            .and_then(|slot| {
-                d.slots[slot].len = data.len();
-                d.parts(slot).1.copy_from_slice(data);
-                d.submit(Direction::Write, sector, data.len())
-            })
-    })
-    .unwrap_or(Err(IoError::NoDevice))
+    with_disk(|d| d.submit(Direction::Write, sector, data.len(), data))
+        .unwrap_or(Err(IoError::NoDevice))
 }
 
 /// Whether `ticket`'s request is done: its result (a read's bytes copied into
