@@ -4,6 +4,7 @@
 //! optional); names are case-insensitive and listed as stored. A [`File`] is closed
 //! when it is dropped — also when its task is killed — and closing writes its dirty
 //! pages back to the disk. Contracts: CONTRACTS.md section 8.
+use crate::{Placement, Prot, VmError};
 use alloc::{boxed::Box, string::String, vec::Vec};
 use core::{future::Future, pin::Pin};
 
@@ -53,6 +54,70 @@ impl core::fmt::Display for FileError {
             FileError::TooLarge => "file too large",
             FileError::BadHandle => "bad file handle",
         })
+    }
+}
+
+impl FileError {
+    /// The variant's name in snake_case, as the VM playground prints it after
+    /// `error ` (`not_found`, `is_directory`, …): section 9 of CONTRACTS.md.
+    pub fn name(&self) -> &'static str {
+        match self {
+            FileError::NotFound => "not_found",
+            FileError::IsADirectory => "is_directory",
+            FileError::NotADirectory => "not_directory",
+            FileError::Exists => "exists",
+            FileError::NoMemory => "no_memory",
+            FileError::NoSpace => "no_space",
+            FileError::InvalidName => "invalid_name",
+            FileError::NoDisk => "no_disk",
+            FileError::Io => "io_error",
+            FileError::NotReadable => "not_readable",
+            FileError::NotWritable => "not_writable",
+            FileError::TooLarge => "too_large",
+            FileError::BadHandle => "bad_handle",
+        }
+    }
+}
+
+/// Whether a file mapping's stores go to the file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sharing {
+    /// Stores go to the file's one cached copy: every task mapping it shared sees
+    /// them at once, and they reach the disk on `msync`, `munmap`, exit, `sync`.
+    Shared,
+    /// The first store to a page gives the task its own copy; the file never changes.
+    Private,
+}
+
+/// Why `map` of a file or `msync` was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MapError {
+    /// The range or placement (the VM API's checks: `unaligned` for an offset too).
+    Vm(VmError),
+    /// The file: not readable, a shared writable mapping of a file not open for
+    /// writing, a failed write-back.
+    File(FileError),
+}
+
+impl From<VmError> for MapError {
+    fn from(e: VmError) -> Self {
+        MapError::Vm(e)
+    }
+}
+
+impl From<FileError> for MapError {
+    fn from(e: FileError) -> Self {
+        MapError::File(e)
+    }
+}
+
+impl core::fmt::Display for MapError {
+    /// The snake_case name, as the playground prints it after `error `.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            MapError::Vm(e) => write!(f, "{e}"),
+            MapError::File(e) => f.write_str(e.name()),
+        }
     }
 }
 
@@ -125,6 +190,18 @@ pub trait Files: Sync {
     fn mkdir(&self, path: &str) -> Result<(), FileError>;
     fn sync(&self) -> Result<(), FileError>;
     fn disk(&self) -> Result<DiskInfo, FileError>;
+    /// Maps `len` bytes of the open file `fd` from `offset` into the caller.
+    fn map(
+        &self,
+        fd: Fd,
+        offset: u64,
+        len: usize,
+        prot: Prot,
+        sharing: Sharing,
+        at: Placement,
+    ) -> Result<usize, MapError>;
+    /// Writes the dirty shared file pages of [addr, addr + len) back to their files.
+    fn msync(&self, addr: usize, len: usize) -> Result<(), MapError>;
     /// Frames the page cache holds.
     fn cache_pages(&self) -> usize;
     /// Gives back every clean cached page; returns how many.
@@ -178,6 +255,22 @@ impl File {
         core::mem::forget(self);
         files().close(fd)
     }
+    /// Maps `len` bytes (rounded up to pages) of the file from `offset` (a
+    /// multiple of 4096) with `prot`, placed by `at`; returns the start. Nothing
+    /// is read now: each page comes through the page cache on its first touch, and
+    /// a page wholly past the end of the file kills its toucher. The mapping
+    /// outlives the `File`. Needs the file open for reading, and for writing too
+    /// if the mapping is shared and writable.
+    pub fn map(
+        &self,
+        offset: u64,
+        len: usize,
+        prot: Prot,
+        sharing: Sharing,
+        at: Placement,
+    ) -> Result<usize, MapError> {
+        files().map(self.fd, offset, len, prot, sharing, at)
+    }
     /// Reads the whole rest of the file.
     pub async fn read_to_end(&mut self) -> Result<Vec<u8>, FileError> {
         let mut all = Vec::new();
@@ -221,6 +314,12 @@ pub fn sync() -> Result<(), FileError> {
 /// The device and file system the files live on.
 pub fn disk() -> Result<DiskInfo, FileError> {
     files().disk()
+}
+
+/// Writes the dirty pages of the shared file mappings in [addr, addr + len)
+/// (addr page aligned, every page mapped) to their files.
+pub fn msync(addr: usize, len: usize) -> Result<(), MapError> {
+    files().msync(addr, len)
 }
 
 /// Frames the page cache holds (all files).

@@ -7,7 +7,7 @@ use lazuli_api::{
     BoxFuture, ExitStatus, ForegroundError, ForkError, HeapUsage, Kernel, Killed, MapKind, Pid,
     Placement, Prot, RegionView, TaskInfo, VmError, WaitError,
     diag::Diagnostics,
-    fs::{DirEntry, DiskInfo, Fd, FileError, Files, IoFuture, OpenOptions},
+    fs::{DirEntry, DiskInfo, Fd, FileError, Files, IoFuture, MapError, OpenOptions, Sharing},
     user::Width,
 };
 
@@ -183,6 +183,20 @@ impl Files for Api {
     }
     fn disk(&self) -> Result<DiskInfo, FileError> {
         fs::with(|s| s.disk())
+    }
+    fn map(
+        &self,
+        fd: Fd,
+        offset: u64,
+        len: usize,
+        prot: Prot,
+        sharing: Sharing,
+        at: Placement,
+    ) -> Result<usize, MapError> {
+        fs::mapped::map(fd, offset, len, prot, sharing, at)
+    }
+    fn msync(&self, addr: usize, len: usize) -> Result<(), MapError> {
+        fs::mapped::msync(addr, len)
     }
     fn cache_pages(&self) -> usize {
         fs::with(|s| Ok(s.cache.frames())).unwrap_or(0)

@@ -58,11 +58,13 @@ pub enum Why {
     OutOfMemory,
     /// A page of a file mapping that lies wholly past the end of the file.
     PastEndOfFile,
+    /// A file page could not be read from the disk.
+    Io,
 }
 
 impl fmt::Display for Why {
     /// `not mapped`, `not user memory`, `read-only`, `no-access`, `no-exec`, `guard page`,
-    /// `out of memory`, `past end of file`.
+    /// `out of memory`, `past end of file`, `I/O error`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             Why::NotMapped => "not mapped",
@@ -73,6 +75,7 @@ impl fmt::Display for Why {
             Why::GuardPage => "guard page",
             Why::OutOfMemory => "out of memory",
             Why::PastEndOfFile => "past end of file",
+            Why::Io => "I/O error",
         })
     }
 }

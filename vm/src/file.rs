@@ -109,4 +109,89 @@ mod tests {
         assert_eq!(private.fork_pages(), ForkPages::CopyOnWrite);
         assert_eq!(RegionKind::Anon.fork_pages(), ForkPages::CopyOnWrite);
     }
+
+    fn file_request(offset: u64, len: u64, placement: crate::Placement) -> crate::MapRequest {
+        crate::MapRequest {
+            len,
+            kind: crate::MapKind::File {
+                prot: crate::Prot::READ,
+                file: FileKey(7),
+                offset,
+                shared: true,
+            },
+            placement,
+        }
+    }
+
+    #[test]
+    fn a_file_mapping_shows_the_page_of_its_offset_at_its_start() {
+        use crate::{Placement, RegionKind, RegionSet, commit_map, plan_map};
+        let mut set = RegionSet::new();
+        let plan = plan_map(
+            &set,
+            &file_request(3 * PAGE_SIZE, 5000, Placement::Anywhere),
+        )
+        .expect("room");
+        let start = plan.region.start;
+        assert_eq!(plan.region.end - start, 2 * PAGE_SIZE, "whole pages");
+        let RegionKind::File(map) = plan.region.kind else {
+            panic!("a file region")
+        };
+        assert_eq!((map.file, map.shared), (FileKey(7), true));
+        assert_eq!(map.page_of(start), 3);
+        assert_eq!(map.page_of(start + PAGE_SIZE), 4);
+        commit_map(&mut set, &plan);
+        assert_eq!(set.pages(), 2, "numvp grows by the pages");
+    }
+
+    #[test]
+    fn a_file_offset_must_start_a_page_and_is_checked_after_the_length() {
+        use crate::{Placement, RegionSet, VmError, plan_map};
+        let set = RegionSet::new();
+        let at = Placement::Anywhere;
+        assert_eq!(
+            plan_map(&set, &file_request(100, PAGE_SIZE, at)),
+            Err(VmError::Unaligned)
+        );
+        assert_eq!(
+            plan_map(&set, &file_request(100, 0, at)),
+            Err(VmError::ZeroLength)
+        );
+        assert_eq!(
+            plan_map(
+                &set,
+                &file_request(PAGE_SIZE, PAGE_SIZE, Placement::Fixed(1))
+            ),
+            Err(VmError::Unaligned),
+            "the address too"
+        );
+    }
+
+    #[test]
+    fn two_mappings_of_following_pages_merge_and_others_do_not() {
+        use crate::{Placement, RegionSet, commit_map, plan_map};
+        let mut set = RegionSet::new();
+        let base = crate::layout::USER_START + 16 * PAGE_SIZE;
+        let first = file_request(0, PAGE_SIZE, Placement::FixedNoReplace(base));
+        let plan = plan_map(&set, &first).unwrap();
+        commit_map(&mut set, &plan);
+        // The next page of the file, right after: one region.
+        let next = file_request(
+            PAGE_SIZE,
+            PAGE_SIZE,
+            Placement::FixedNoReplace(base + PAGE_SIZE),
+        );
+        let plan = plan_map(&set, &next).unwrap();
+        commit_map(&mut set, &plan);
+        assert_eq!(set.len(), 1);
+        // The same file page again after them: a region of its own.
+        let again = file_request(
+            0,
+            PAGE_SIZE,
+            Placement::FixedNoReplace(base + 2 * PAGE_SIZE),
+        );
+        let plan = plan_map(&set, &again).unwrap();
+        commit_map(&mut set, &plan);
+        assert_eq!(set.len(), 2);
+    }
 }

@@ -20,11 +20,12 @@
 //!   region overlaps. `a` must be page aligned.
 //!
 //! Lengths are rounded up to whole pages. Errors, in the order of
-//! [`crate::error`]: `ZeroLength`, `OutOfRange` (length), `Unaligned` (fixed
-//! placements only), `OutOfRange` (fixed range leaving the user part),
+//! [`crate::error`]: `ZeroLength`, `OutOfRange` (length), `Unaligned` (a file
+//! offset, then fixed placements), `OutOfRange` (fixed range leaving the user part),
 //! `Overlap` (`FixedNoReplace`), `NoMemory` (`Anywhere`/`Hint`, no room).
 //!
-//! Regions made by `map` have kind [`RegionKind::Anon`] and the effective
+//! Regions made by `map` have kind [`RegionKind::Anon`] (or
+//! [`RegionKind::File`] for a file) and the effective
 //! rights of the request (write or exec imply read, as on x86_64); a guard
 //! request makes a [`RegionKind::Guard`] region with no access, whatever
 //! `prot` says. Not handled yet: the break does not know about `map`
@@ -32,8 +33,9 @@
 
 use alloc::vec::Vec;
 
-use crate::addr::{is_page_aligned, page_down, page_up};
+use crate::addr::{PAGE_SIZE, is_page_aligned, page_down, page_up};
 use crate::error::VmError;
+use crate::file::{FileKey, FileMap};
 use crate::layout::{MAP_END, USER_START};
 use crate::prot::Prot;
 use crate::region::{Region, RegionKind, RegionSet};
@@ -62,12 +64,20 @@ pub struct MapRequest {
     pub placement: Placement,
 }
 
-/// What a new region holds: memory with some rights, or a guard that kills on
-/// any access.
+/// What a new region holds: memory with some rights, a window onto a file, or
+/// a guard that kills on any access.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MapKind {
     /// Anonymous zero-filled memory with these rights.
     Memory(Prot),
+    /// The pages of `file` from byte `offset` (a multiple of the page size),
+    /// shared or private (see [`crate::file`]), with these rights.
+    File {
+        prot: Prot,
+        file: FileKey,
+        offset: u64,
+        shared: bool,
+    },
     /// Guard pages: no access, ever; a touch is reported as `(guard page)`.
     Guard,
 }
@@ -109,6 +119,11 @@ impl RegionSet {
 /// Errors as listed in the module doc, checked in that order.
 pub fn plan_map(regions: &RegionSet, req: &MapRequest) -> Result<MapPlan, VmError> {
     let len = page_len(req.len)?;
+    if let MapKind::File { offset, .. } = req.kind
+        && !is_page_aligned(offset)
+    {
+        return Err(VmError::Unaligned);
+    }
     let (start, replaced) = match req.placement {
         Placement::Anywhere => (first_fit(regions, len, USER_START)?, Vec::new()),
         Placement::Hint(hint) => (first_fit(regions, len, page_down(hint))?, Vec::new()),
@@ -135,6 +150,16 @@ pub fn plan_map(regions: &RegionSet, req: &MapRequest) -> Result<MapPlan, VmErro
     let (kind, prot) = match req.kind {
         MapKind::Guard => (RegionKind::Guard, Prot::NONE),
         MapKind::Memory(prot) => (RegionKind::Anon, prot.effective()),
+        MapKind::File {
+            prot,
+            file,
+            offset,
+            shared,
+        } => {
+            let first = offset / PAGE_SIZE;
+            let map = FileMap::starting_at(file, start, first, shared);
+            (RegionKind::File(map), prot.effective())
+        }
     };
     let region = Region {
         start,

@@ -201,6 +201,7 @@ fn model_map(model: &Model, req: &MapRequest) -> Result<(Region, Vec<Region>), V
     let (kind, prot) = match req.kind {
         MapKind::Guard => (RegionKind::Guard, Prot::NONE),
         MapKind::Memory(prot) => (RegionKind::Anon, prot.effective()),
+        MapKind::File { .. } => unreachable!("the model makes no file mappings"),
     };
     let region = Region {
         start: first * P,

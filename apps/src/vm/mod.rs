@@ -1,8 +1,10 @@
 //! `vm SCRIPT`: the VM playground (CONTRACTS.md sections 3 and 6). Runs the commands in
 //! order inside this one task, one output line per command, in the exact forms the
-//! contract fixes (section 7 adds `spawn`, `wait`, `sleep`, `fill`, `check`). A bad
+//! contract fixes (section 7 adds `spawn`, `wait`, `sleep`, `fill`, `check`; section 9
+//! `mapf`, `msync`, `fr`, `fw`, `cache`). A bad
 //! access kills the task; the shell then prints `vm: killed: REASON`. A script that
 //! does not parse runs nothing: `vm: parse error: WHAT`.
+mod files;
 mod fill;
 pub mod parse;
 pub mod pattern;
@@ -194,6 +196,21 @@ impl Script {
             Command::Check { addr, len, seed } => {
                 fill::check(addr.resolve(dollar), len, seed).await
             }
+            Command::MapFile {
+                path,
+                offset,
+                len,
+                prot,
+                sharing,
+            } => {
+                if let Some(a) = files::mapf(&path, offset, len, &prot, sharing) {
+                    self.dollar = a;
+                }
+            }
+            Command::Msync(addr, len) => files::msync(addr.resolve(dollar), len),
+            Command::FileRead(path, offset) => files::fr(&path, offset).await,
+            Command::FileWrite(path, offset, v) => files::fw(&path, offset, v).await,
+            Command::Cache => files::cache(),
         }
     }
 }

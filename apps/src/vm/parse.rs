@@ -28,6 +28,7 @@ use alloc::{
     vec::Vec,
 };
 use core::iter::Peekable;
+use lazuli_api::fs::Sharing;
 
 mod error;
 pub use error::{BadWord, BlockKind, ParseError};
@@ -111,6 +112,22 @@ pub enum Command {
     Mprotect(Addr, usize, String),
     /// `x ADDR`
     Exec(Addr),
+    /// `mapf PATH OFF LEN PROT shared|private` (PROT as written).
+    MapFile {
+        path: String,
+        offset: u64,
+        len: usize,
+        prot: String,
+        sharing: Sharing,
+    },
+    /// `msync ADDR LEN`
+    Msync(Addr, usize),
+    /// `fr PATH OFF`: one byte through the file API.
+    FileRead(String, u64),
+    /// `fw PATH OFF V`
+    FileWrite(String, u64, u8),
+    /// `cache`
+    Cache,
 }
 
 /// Shorthand for a [`ParseError::Word`] about `word`.
@@ -294,6 +311,34 @@ fn command(name: &str, args: &[&str]) -> Result<Command, ParseError> {
             let [a] = exactly(name, args)?;
             Command::Exec(addr(a)?)
         }
+        "mapf" => {
+            let [path, off, len, prot, sharing] = exactly(name, args)?;
+            Command::MapFile {
+                path: path.to_string(),
+                offset: unsigned(off, BadWord::FileOffset)?,
+                len: length(len)?,
+                prot: prot.to_string(),
+                sharing: match sharing {
+                    "shared" => Sharing::Shared,
+                    "private" => Sharing::Private,
+                    other => return Err(bad(BadWord::Sharing, other)),
+                },
+            }
+        }
+        "msync" => {
+            let [a, len] = exactly(name, args)?;
+            Command::Msync(addr(a)?, length(len)?)
+        }
+        "fr" => {
+            let [path, off] = exactly(name, args)?;
+            Command::FileRead(path.to_string(), unsigned(off, BadWord::FileOffset)?)
+        }
+        "fw" => {
+            let [path, off, v] = exactly(name, args)?;
+            let off = unsigned(off, BadWord::FileOffset)?;
+            Command::FileWrite(path.to_string(), off, byte(v)?)
+        }
+        "cache" => exactly::<0>(name, args).map(|[]| Command::Cache)?,
         other => return Err(ParseError::UnknownCommand(other.to_string())),
     })
 }

@@ -1,6 +1,12 @@
 //! The page cache: every file's data in whole 4 KiB pages keyed by (file, page
-//! index), each page a frame. Reads and writes of the file API go through it; the
-//! next step (file mappings) maps these very frames into tasks.
+//! index), each page a frame. Reads and writes of the file API go through it, and
+//! file mappings map these very frames into tasks (`mapped`).
+//!
+//! Frames: the cache is one owner of each of its frames (the owner counts of
+//! `mem::frame`, which copy-on-write uses too), and every page-table entry that
+//! maps one is another. Dropping a page releases the cache's share: a page some
+//! task still maps lives on, owned by it alone, and is freed with its last
+//! mapping. Clean pages are dropped for memory only when nobody maps them.
 //!
 //! A file gets a [`FileId`] the first time it is opened and keeps it while it has
 //! cached pages or open handles; every spelling of its path (FAT names ignore case)
@@ -12,6 +18,7 @@ use super::path::Path;
 use crate::mem::frame;
 use alloc::{collections::BTreeMap, string::String, vec::Vec};
 use lazuli_storage::{cache::FilePages, layout::Extent};
+use lazuli_vm::FileKey;
 use x86_64::structures::paging::PhysFrame;
 
 pub use lazuli_storage::cache::{PAGE, bytes_in_file, pages_of};
@@ -20,6 +27,17 @@ pub use lazuli_storage::cache::{PAGE, bytes_in_file, pages_of};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct FileId(u32);
 
+impl FileId {
+    /// The name file regions of the VM policy know it by.
+    pub fn key(self) -> FileKey {
+        FileKey(self.0)
+    }
+
+    pub fn from_key(key: FileKey) -> FileId {
+        FileId(key.0)
+    }
+}
+
 /// One file the cache knows.
 pub struct CachedFile {
     pub path: Path,
@@ -27,6 +45,8 @@ pub struct CachedFile {
     pub size: u64,
     /// Open handles.
     pub opens: usize,
+    /// Address spaces with a region mapping it.
+    pub mappers: usize,
     /// Removed from the disk while open: its pages are never written back.
     pub removed: bool,
     pub pages: FilePages<PhysFrame>,
@@ -72,6 +92,7 @@ impl Cache {
                 path,
                 size,
                 opens: 0,
+                mappers: 0,
                 removed: false,
                 pages: FilePages::new(),
                 on_disk: size,
@@ -88,6 +109,16 @@ impl Cache {
             .expect("a live handle names a cached file")
     }
 
+    /// The file `id`, if the cache still knows it (a mapping's file may be gone
+    /// if the volume failed).
+    pub fn get(&self, id: FileId) -> Option<&CachedFile> {
+        self.files.get(&id)
+    }
+
+    pub fn get_mut(&mut self, id: FileId) -> Option<&mut CachedFile> {
+        self.files.get_mut(&id)
+    }
+
     /// The file was removed from the disk: its path no longer finds it, and once
     /// nobody has it open it is gone with its pages.
     ///
@@ -102,10 +133,13 @@ impl Cache {
         self.forget_if_unused(id);
     }
 
-    /// Drops a file nobody has open that has no pages left (or was removed).
+    /// Drops a file nobody has open or mapped that has no pages left (or was
+    /// removed).
     pub fn forget_if_unused(&mut self, id: FileId) {
-        let file = self.file(id);
-        if file.opens == 0 && (file.removed || file.pages.is_empty()) {
+        let unused = self.get(id).is_some_and(|file| {
+            file.opens == 0 && file.mappers == 0 && (file.removed || file.pages.is_empty())
+        });
+        if unused {
             let mut file = self.files.remove(&id).expect("just seen");
             release(file.pages.drop_all());
             if !file.removed {
@@ -119,12 +153,16 @@ impl Cache {
         self.files.values().map(|f| f.pages.len()).sum()
     }
 
-    /// Gives back every clean page of every file; returns how many.
+    /// Gives back every clean page of every file that no task maps; returns how
+    /// many.
     pub fn drop_clean(&mut self) -> usize {
         let mut dropped = 0;
         let ids: alloc::vec::Vec<FileId> = self.files.keys().copied().collect();
         for id in ids {
-            let gone = self.file(id).pages.drop_clean();
+            let gone = self
+                .file(id)
+                .pages
+                .drop_clean(|&page| frame::owners(page) > 1);
             dropped += gone.len();
             release(gone);
             self.forget_if_unused(id);
@@ -146,9 +184,8 @@ impl Cache {
     }
 }
 
-/// Gives cached pages' frames back to the allocator.
+/// Drops the cache's share of pages it no longer holds: each frame is freed
+/// unless a task still maps it.
 pub fn release(frames: alloc::vec::Vec<PhysFrame>) {
-    for f in frames {
-        frame::free(f);
-    }
+    frame::releasing(|r| frames.into_iter().for_each(|f| r.release(f)));
 }

@@ -145,7 +145,9 @@ pub async fn write(fd: Fd, buf: &[u8]) -> Result<usize, FileError> {
             .pos
             .checked_add(buf.len() as u64)
             .filter(|&e| e <= MAX_SIZE);
-        Ok((h.file, h.pos, end.ok_or(FileError::TooLarge)?))
+        let (id, pos, end) = (h.file, h.pos, end.ok_or(FileError::TooLarge)?);
+        zero_past_end(s.cache.file(id), end);
+        Ok((id, pos, end))
     })?;
     let mut done = 0;
     for (index, range) in pages_of(pos, buf.len()) {
@@ -181,6 +183,19 @@ pub async fn write(fd: Fd, buf: &[u8]) -> Result<usize, FileError> {
         s.files.get(fd)?.pos = end;
         Ok(buf.len())
     })
+}
+
+/// Before the file grows to `end`: the bytes of its last page past the old end
+/// are made zero again. A shared mapping may have stored there (never part of
+/// the file); growing must not make those bytes file contents.
+fn zero_past_end(file: &mut cache::CachedFile, end: u64) {
+    let tail = (file.size % PAGE) as usize;
+    if end <= file.size || tail == 0 {
+        return;
+    }
+    if let Some(&page) = file.pages.get(file.size / PAGE) {
+        frame::with_contents(page, |b| b[tail..].fill(0));
+    }
 }
 
 pub fn seek(fd: Fd, offset: u64) -> Result<(), FileError> {
@@ -260,8 +275,21 @@ pub fn write_back_all(s: &mut Storage) -> Result<(), FileError> {
     result
 }
 
+/// The file the caller's handle `fd` names, for a mapping: it must be open for
+/// reading, and for writing too if the mapping's stores are to reach it.
+pub fn mappable(s: &mut Storage, fd: Fd, stores_reach_file: bool) -> Result<FileId, FileError> {
+    let h = s.files.get(fd)?;
+    if !h.read {
+        return Err(FileError::NotReadable);
+    }
+    if stores_reach_file && !h.write {
+        return Err(FileError::NotWritable);
+    }
+    Ok(h.file)
+}
+
 /// Writes the file's dirty pages to the disk, in page order, and marks them clean.
-fn write_back(s: &mut Storage, id: FileId) -> Result<(), FileError> {
+pub fn write_back(s: &mut Storage, id: FileId) -> Result<(), FileError> {
     let file = s.cache.file(id);
     if file.removed {
         return Ok(());

@@ -24,6 +24,7 @@ use crate::{
 use alloc::{vec, vec::Vec};
 use lazuli_api::fs::FileError;
 use lazuli_storage::layout;
+use x86_64::structures::paging::PhysFrame;
 
 /// Pages one miss reads at most (64 KiB).
 pub const READ_AHEAD: u64 = 16;
@@ -57,6 +58,31 @@ pub async fn fetch(id: FileId, index: u64) -> Result<(), FileError> {
             return Ok(());
         }
     }
+}
+
+/// Page `index` of file `id`, read into the cache now if it is not there, the
+/// caller holding the storage lock throughout — for the page-fault path, which
+/// cannot yield: it waits for the disk polling, interrupts off, as
+/// `disk_read_4k_polled` measures. (Read-ahead applies as for [`fetch`].)
+pub fn fetch_now(s: &mut Storage, id: FileId, index: u64) -> Result<PhysFrame, FileError> {
+    if let Some(plan) = plan(s, id, index)? {
+        let mut data = vec![0u8; (plan.count * PAGE) as usize];
+        for r in &plan.reads {
+            let sector = plan.volume_start + r.volume_offset / SECTOR as u64;
+            block::with_device(|d| d.read(sector, &mut data[r.into..r.into + r.len]))
+                .and_then(|read| read)
+                .map_err(|_| FileError::Io)?;
+        }
+        data[plan.on_disk..].fill(0);
+        // The lock was held: the disk copy cannot have changed.
+        insert(s, id, &plan, &data)?;
+    }
+    s.cache
+        .file(id)
+        .pages
+        .get(index)
+        .copied()
+        .ok_or(FileError::Io)
 }
 
 /// What to read for a miss on page `index`; None if nothing is to be read (the

@@ -8,6 +8,7 @@
 //!     │
 //!   cache.rs   the page cache: 4 KiB pages keyed by (file, page index), each a frame
 //!     │        (bookkeeping in lazuli_storage::cache, host-tested)
+//!   mapped.rs  file mappings: sizes and pages for faults, stores written back
 //!   fill.rs    misses read from the disk by extent, the task yielding meanwhile
 //!   mod.rs     paths → lamfat: directories, file data by page, write-back
 //!     │
@@ -26,12 +27,14 @@
 //! flushes the device and mounts again — so `fsck.fat -n` accepts the disk after
 //! every `sync` and `poweroff`.
 //!
-//! Time stamps come from the real-time clock (`clock`). Missing: rename, file
-//! mappings (next), permissions (FAT has none).
+//! File mappings map the cache's frames into tasks (`mapped`, and `vm::file`).
+//! Time stamps come from the real-time clock (`clock`). Missing: rename,
+//! permissions (FAT has none).
 pub mod cache;
 pub mod clock;
 pub mod files;
 pub mod fill;
+pub mod mapped;
 pub mod path;
 pub mod volume;
 
@@ -294,8 +297,12 @@ fn find<'a>(dir: &Dir<'a>, name: &str) -> Result<Option<(Node, Entry<'a>)>, File
 /// (information sector written, dirty mark cleared), flushes the device, and
 /// mounts it again.
 pub fn sync() -> Result<(), FileError> {
+    // What tasks stored through shared mappings is dirty too (harvested first:
+    // the address spaces come before the storage in the lock order).
+    let stored = crate::vm::file::harvest_everywhere();
     let mut guard = STORAGE.lock();
     let storage = guard.as_mut().ok_or(FileError::NoDisk)?;
+    mapped::mark_stored(storage, &stored);
     files::write_back_all(storage)?;
     let Storage {
         fat,

@@ -242,6 +242,11 @@ pub fn sharing<R>(f: impl FnOnce(&mut dyn FnMut(PhysFrame)) -> R) -> R {
     f(&mut |frame| refs.share(number(frame)))
 }
 
+/// Counts one more owner of `frame` (a page-cache frame mapped into a task).
+pub fn share(frame: PhysFrame) {
+    with_refs(|r| r.share(number(frame)));
+}
+
 /// Both allocator locks, held across a teardown so each freed page costs no locking.
 pub struct Release<'a> {
     refs: spin::MutexGuard<'a, Option<FrameRefs>>,

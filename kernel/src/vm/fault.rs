@@ -1,37 +1,50 @@
 //! The page-fault path after the trap: decide (pure, `lazuli_vm::resolve_fault`), then
-//! apply — allocate a frame, zero it, map it with the region's flags — or report why
+//! apply — allocate a frame, zero it, map it with the region's flags; for a file
+//! region map the page cache's frame (or a private copy of it) — or report why
 //! the access must fail. Only the task's own accesses come here (ring-3 code or the
 //! user-access routines); the trap panics for any other fault.
 use super::active;
-use lazuli_vm::{Access, FaultAction, FaultReport, Why, resolve_fault};
+use crate::fs::mapped;
+use lazuli_vm::{Access, FaultAction, FaultReport, Why, resolve_fault, resolve_fault_with};
 
 /// Satisfies a fault of the task's own access on `addr`, or says why it cannot be.
 pub fn handle(addr: u64, access: Access, present: bool) -> Result<(), FaultReport> {
-    let oom = FaultReport {
-        addr,
-        access,
-        why: Why::OutOfMemory,
-    };
-    let outcome =
-        active::try_with(
-            |space| match resolve_fault(&space.regions, addr, access, present) {
-                FaultAction::MapZeroed { page, prot } => {
-                    space.map_zeroed(page, prot).map_err(|_| oom)
-                }
-                FaultAction::CopyOnWrite { page, prot } => {
-                    space.resolve_cow(page, prot).map_err(|_| oom)
-                }
-                FaultAction::Kill(report) => Err(report),
-                // The kernel makes no file regions yet (file mappings are the next
-                // step), so these answers cannot come; refuse rather than guess.
-                FaultAction::MapFilePage { .. }
-                | FaultAction::CopyFilePage { .. }
-                | FaultAction::MakeWritable { .. } => Err(FaultReport {
-                    why: Why::NotMapped,
-                    ..oom
-                }),
-            },
-        );
+    let report = |why| FaultReport { addr, access, why };
+    let oom = |_| report(Why::OutOfMemory);
+    let outcome = active::try_with(|space| {
+        let action = if space.maps_files() {
+            mapped::decide(|files| resolve_fault_with(&space.regions, files, addr, access, present))
+        } else {
+            resolve_fault(&space.regions, addr, access, present)
+        };
+        match action {
+            FaultAction::MapZeroed { page, prot } => space.map_zeroed(page, prot).map_err(oom),
+            FaultAction::CopyOnWrite { page, prot } => space.resolve_cow(page, prot).map_err(oom),
+            FaultAction::MapFilePage {
+                page,
+                prot,
+                file,
+                index,
+            } => {
+                let frame = mapped::page_for_fault(file, index).map_err(report)?;
+                space.map_cached(page, frame, prot).map_err(oom)
+            }
+            FaultAction::CopyFilePage {
+                page,
+                prot,
+                file,
+                index,
+            } => {
+                let frame = mapped::page_for_fault(file, index).map_err(report)?;
+                space.map_copy(page, frame, prot).map_err(oom)
+            }
+            FaultAction::MakeWritable { page, prot } => {
+                space.make_writable(page, prot);
+                Ok(())
+            }
+            FaultAction::Kill(report) => Err(report),
+        }
+    });
     match outcome {
         Ok(Some(result)) => result,
         // A user access outside any task: the caller was kernel code, not a task.

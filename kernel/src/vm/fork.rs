@@ -14,25 +14,44 @@ use crate::mem::{
     frame,
     paging::{OutOfFrames, PageTables},
 };
+use lazuli_vm::ForkPages;
 
 impl AddressSpace {
     /// A child with the same layout and no pages yet.
     fn empty_child(&self) -> Result<Self, OutOfFrames> {
+        let tables = PageTables::new()?;
+        let files: alloc::vec::Vec<_> = self.files.iter().copied().collect();
+        crate::fs::mapped::mappers_changed(&files, &[]);
         Ok(Self {
-            tables: PageTables::new()?,
+            tables,
             regions: self.regions.clone(),
             brk: self.brk.clone(),
             present: 0,
             table_pages: 1,
+            files: self.files.clone(),
         })
     }
 
-    /// The seed's fork: a private copy of every present page. On running out of
-    /// frames the partial copy is freed and nothing leaks.
+    /// The seed's fork: a private copy of every present page — except the pages
+    /// of shared file mappings, which stay the file's one copy in both. On
+    /// running out of frames the partial copy is freed and nothing leaks.
     pub fn fork_copy(&mut self) -> Result<Self, OutOfFrames> {
         let mut child = self.empty_child()?;
         let mut result = Ok(());
+        let regions = &self.regions;
         self.tables.for_each_present(|page, frame, flags| {
+            let kind = regions.find(page).map(|r| r.kind);
+            if kind.is_some_and(|k| k.fork_pages() == ForkPages::Share) {
+                frame::share(frame);
+                match child.tables.map(page, frame, flags, &mut child.table_pages) {
+                    Ok(()) => child.present += 1,
+                    Err(e) => {
+                        frame::release(frame);
+                        result = Err(e);
+                    }
+                }
+                return result.is_ok();
+            }
             let Some(copy) = frame::allocate() else {
                 result = Err(OutOfFrames);
                 return false;

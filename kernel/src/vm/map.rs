@@ -7,6 +7,7 @@ use crate::mem::{
     frame,
     paging::{FLUSH_ALL_PAGES, leaf_frame},
 };
+use alloc::vec::Vec;
 use lazuli_vm::{MapRequest, Prot, VmError, commit_map, plan_map, plan_protect, plan_unmap};
 use x86_64::structures::paging::PageTableFlags as Flags;
 
@@ -15,10 +16,16 @@ impl AddressSpace {
     /// `Fixed` request first unmaps what it replaces.
     pub fn map(&mut self, req: &MapRequest) -> Result<u64, VmError> {
         let plan = plan_map(&self.regions, req)?;
+        let stored: Vec<_> = plan
+            .replaced
+            .iter()
+            .flat_map(|r| self.harvest(r.start, r.end))
+            .collect();
+        commit_map(&mut self.regions, &plan);
         for r in &plan.replaced {
             self.unmap(r.start, r.end);
         }
-        commit_map(&mut self.regions, &plan);
+        self.settle_files(stored);
         Ok(plan.region.start)
     }
 
@@ -26,8 +33,10 @@ impl AddressSpace {
     /// the page tables left empty; a later access faults as not mapped.
     pub fn munmap(&mut self, addr: u64, len: u64) -> Result<(), VmError> {
         let range = plan_unmap(&self.regions, addr, len)?;
+        let stored = self.harvest(range.start, range.end);
         self.regions.remove_range(range.start, range.end);
         self.unmap(range.start, range.end);
+        self.settle_files(stored);
         Ok(())
     }
 
@@ -44,11 +53,17 @@ impl AddressSpace {
         self.tables
             .for_each_present_entry(range.start, range.end, |page, entry| {
                 let shared = frame::owners(leaf_frame(entry)) > 1;
-                entry.set_flags(if shared {
-                    flags - Flags::WRITABLE
-                } else {
-                    flags
-                });
+                // The dirty bit stays: a shared file page's stores are still owed
+                // to the file (see `file`).
+                let dirty = entry.flags() & Flags::DIRTY;
+                entry.set_flags(
+                    dirty
+                        | if shared {
+                            flags - Flags::WRITABLE
+                        } else {
+                            flags
+                        },
+                );
                 if let Some(slot) = changed.get_mut(count) {
                     *slot = page;
                 }

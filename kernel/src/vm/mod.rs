@@ -9,12 +9,14 @@
 //! - `fork`   — copy-on-write and eager copies of a space for `fork`
 //! - `cow`    — the copy-on-write fault
 //! - `map`    — `map`, `munmap`, `mprotect`
+//! - `file`   — file regions: cached pages mapped, stores harvested for write-back
 //! - `calls`  — the VM system calls on the active space
 
 pub mod active;
 pub mod calls;
 pub mod cow;
 pub mod fault;
+pub mod file;
 pub mod fork;
 pub mod map;
 pub mod space;

@@ -4,7 +4,8 @@ use crate::mem::{
     frame,
     paging::{OutOfFrames, PageTables},
 };
-use lazuli_vm::{Break, Prot, RegionSet, fresh_task_regions};
+use alloc::collections::BTreeSet;
+use lazuli_vm::{Break, FileKey, Prot, RegionSet, fresh_task_regions};
 use x86_64::structures::paging::PageTableFlags as Flags;
 
 pub struct AddressSpace {
@@ -13,6 +14,9 @@ pub struct AddressSpace {
     pub brk: Break,
     pub(super) present: usize,
     pub(super) table_pages: usize,
+    /// The files this space's regions map (the page cache counts this space as
+    /// one mapper of each; see `file`).
+    pub(super) files: BTreeSet<FileKey>,
 }
 
 impl AddressSpace {
@@ -24,6 +28,7 @@ impl AddressSpace {
             brk: Break::new(),
             present: 0,
             table_pages: 1,
+            files: BTreeSet::new(),
         })
     }
 

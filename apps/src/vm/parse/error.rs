@@ -23,6 +23,10 @@ pub enum BadWord {
     Length,
     Seed,
     Duration,
+    /// A file offset (`mapf`, `fr`, `fw`): a non-negative number.
+    FileOffset,
+    /// Not `shared` nor `private` (`mapf`).
+    Sharing,
 }
 
 /// The two kinds of block, named by their keyword.
@@ -71,6 +75,8 @@ impl fmt::Display for BadWord {
             BadWord::Length => "bad length",
             BadWord::Seed => "bad seed",
             BadWord::Duration => "bad duration",
+            BadWord::FileOffset => "bad file offset",
+            BadWord::Sharing => "want shared or private, not",
         })
     }
 }

@@ -350,6 +350,41 @@ fn script_like() -> impl Strategy<Value = String> {
     })
 }
 
+#[test]
+fn file_mapping_commands_parse_with_their_arguments() {
+    use lazuli_api::fs::Sharing;
+    assert_eq!(
+        parse("mapf DATA.BIN 4096 8192 rw shared; msync $+0 8192; cache"),
+        Ok(vec![
+            Command::MapFile {
+                path: "DATA.BIN".into(),
+                offset: 4096,
+                len: 8192,
+                prot: "rw".into(),
+                sharing: Sharing::Shared,
+            },
+            Command::Msync(Addr::Dollar(0), 8192),
+            Command::Cache,
+        ])
+    );
+    assert_eq!(
+        parse("fr A.TXT 7; fw A.TXT 0x10 255"),
+        Ok(vec![
+            Command::FileRead("A.TXT".into(), 7),
+            Command::FileWrite("A.TXT".into(), 16, 255),
+        ])
+    );
+    let bad_sharing = parse("mapf A 0 1 r both").unwrap_err();
+    assert_eq!(
+        bad_sharing.to_string(),
+        "want shared or private, not \"both\""
+    );
+    let negative = parse("fr A -1").unwrap_err();
+    assert_eq!(negative.to_string(), "bad file offset \"-1\"");
+    assert!(parse("fw A 0 256").is_err(), "a byte is 0 to 255");
+    assert!(parse("mapf A 0 4096 r").is_err(), "five arguments");
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(2000))]
 
