@@ -42,7 +42,7 @@ struct Plan {
 /// Makes page `index` of file `id` cached, reading it from the disk if need be.
 pub async fn fetch(id: FileId, index: u64) -> Result<(), FileError> {
     loop {
-        let Some(plan) = with(|s| plan(s, id, index))? else {
+        let Some(plan) = with(|s| plan(s, id, index, READ_AHEAD))? else {
             return Ok(());
         };
         let mut data = vec![0u8; (plan.count * PAGE) as usize];
@@ -63,9 +63,10 @@ pub async fn fetch(id: FileId, index: u64) -> Result<(), FileError> {
 /// Page `index` of file `id`, read into the cache now if it is not there, the
 /// caller holding the storage lock throughout — for the page-fault path, which
 /// cannot yield: it waits for the disk polling, interrupts off, as
-/// `disk_read_4k_polled` measures. (Read-ahead applies as for [`fetch`].)
+/// `disk_read_4k_polled` measures. Reads that one page only: a first touch
+/// brings in one page, and a fault keeps interrupts off no longer than it must.
 pub fn fetch_now(s: &mut Storage, id: FileId, index: u64) -> Result<PhysFrame, FileError> {
-    if let Some(plan) = plan(s, id, index)? {
+    if let Some(plan) = plan(s, id, index, 1)? {
         let mut data = vec![0u8; (plan.count * PAGE) as usize];
         for r in &plan.reads {
             let sector = plan.volume_start + r.volume_offset / SECTOR as u64;
@@ -85,9 +86,10 @@ pub fn fetch_now(s: &mut Storage, id: FileId, index: u64) -> Result<PhysFrame, F
         .ok_or(FileError::Io)
 }
 
-/// What to read for a miss on page `index`; None if nothing is to be read (the
-/// page is cached, or lies past the disk copy and is cached as zeros now).
-fn plan(s: &mut Storage, id: FileId, index: u64) -> Result<Option<Plan>, FileError> {
+/// What to read for a miss on page `index` (and up to `ahead` − 1 missing pages
+/// after it); None if nothing is to be read (the page is cached, or lies past
+/// the disk copy and is cached as zeros now).
+fn plan(s: &mut Storage, id: FileId, index: u64, ahead: u64) -> Result<Option<Plan>, FileError> {
     let file = s.cache.file(id);
     if file.pages.get(index).is_some() {
         return Ok(None);
@@ -106,7 +108,7 @@ fn plan(s: &mut Storage, id: FileId, index: u64) -> Result<Option<Plan>, FileErr
     let file = s.cache.file(id);
     let last = (file.on_disk - 1) / PAGE;
     let mut count = 1;
-    while count < READ_AHEAD && index + count <= last && file.pages.get(index + count).is_none() {
+    while count < ahead && index + count <= last && file.pages.get(index + count).is_none() {
         count += 1;
     }
     let (start, end) = (index * PAGE, ((index + count) * PAGE).min(file.on_disk));

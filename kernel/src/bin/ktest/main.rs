@@ -19,6 +19,7 @@ mod cases;
 mod check;
 mod ext_vm;
 mod fork;
+mod mapping;
 mod protection;
 mod seed_vm;
 mod storage;
