@@ -1,12 +1,16 @@
 //! `stress SEED OPS`: randomized VM stress against a reference model.
 //!
 //! A deterministic PRNG (seeded by SEED) drives [`WORKERS`] tasks at once, each in
-//! its own address space: map (anywhere, hinted, fixed, no-replace, guard), munmap
-//! of partial ranges, mprotect, sbrk, writes, read-checks, copy-on-write and eager
-//! forks whose children run checked steps of their own, and deliberate bad accesses
-//! in children whose kill reasons must be exactly the predicted ones. After every
-//! step numvp and numpp must equal the model's. At the end every frame and every
-//! byte of kernel heap must be back. Output:
+//! its own address space: map (anywhere, hinted, fixed, no-replace, guard, and
+//! shared or private windows onto the worker's own file, some reaching past its
+//! end), munmap of partial ranges, mprotect, sbrk, writes, read-checks,
+//! copy-on-write and eager forks whose children run checked steps of their own,
+//! and deliberate bad accesses in children whose kill reasons must be exactly the
+//! predicted ones. After every step numvp and numpp must equal the model's; at a
+//! worker's end its file, read through the file API, must hold exactly what its
+//! shared stores put there. At the end every frame (free or in the page cache)
+//! and every byte of kernel heap must be back. Without a disk the workers map
+//! no files. Output:
 //! `stress: N ops, 0 mismatches, free frames back to B`, or the first mismatch with
 //! the command that replays it.
 mod model;
@@ -15,6 +19,7 @@ mod rng;
 
 use alloc::{format, string::String, vec::Vec};
 use core::sync::atomic::{AtomicUsize, Ordering};
+use lazuli_api::fs::{self, File, OpenOptions};
 use lazuli_api::{ExitStatus, free_frames, heap, println, spawn, wait, yield_now};
 use ops::Worker;
 use rng::Rng;
@@ -46,7 +51,7 @@ pub async fn main(args: String) -> i32 {
     // A warm-up round first: the kernel's task table and queues keep the capacity
     // they grew to, which is not a leak; the baseline is taken after it.
     let warm_up = run_round(seed ^ 0x5eed, 200 * WORKERS as usize).await;
-    let frames = free_frames();
+    let frames = free_frames() + fs::cache_pages();
     let heap_before = heap().used;
     OPS.store(0, Ordering::Relaxed);
     let first = match warm_up {
@@ -54,7 +59,7 @@ pub async fn main(args: String) -> i32 {
         None => run_round(seed, ops).await,
     };
     let done = OPS.load(Ordering::Relaxed);
-    let (frames_now, heap_now) = (free_frames(), heap().used);
+    let (frames_now, heap_now) = (free_frames() + fs::cache_pages(), heap().used);
     let leak = if frames_now != frames {
         Some(format!(
             "free frames {frames_now}, were {frames} before (a leak)"
@@ -78,18 +83,38 @@ pub async fn main(args: String) -> i32 {
     }
 }
 
+/// The file worker `w` maps.
+fn file_name(w: u64) -> String {
+    format!("STRESS{w}.BIN")
+}
+
+/// Makes worker `w`'s file: [`model::FILE_PAGES`] pages of zeros. False if there
+/// is no file system to make it on.
+async fn make_file(w: u64) -> bool {
+    let Ok(mut file) = File::open(&file_name(w), OpenOptions::REPLACE) else {
+        return false;
+    };
+    let zeros = alloc::vec![0u8; (model::FILE_PAGES * model::PAGE) as usize];
+    file.write(&zeros).await.is_ok() && file.close().is_ok()
+}
+
 /// Runs `ops` operations over [`WORKERS`] tasks; the first mismatch, if any.
 async fn run_round(seed: u64, ops: usize) -> Option<String> {
     *FIRST.lock() = None;
     let mut seeds = Rng::new(seed);
     let mut pids = Vec::new();
+    let mut files = true;
+    for w in 0..WORKERS {
+        files &= make_file(w).await;
+    }
     for w in 0..WORKERS {
         let share = ops / WORKERS as usize + usize::from((w as usize) < ops % WORKERS as usize);
         let worker = Worker {
             rng: Rng::new(seeds.next()),
             model: model::Model::default(),
+            file: None,
         };
-        pids.push((w, spawn("stress", run_worker(w, worker, share))));
+        pids.push((w, spawn("stress", run_worker(w, worker, share, files))));
     }
     let mut bad_end = None;
     for (w, pid) in pids {
@@ -98,10 +123,21 @@ async fn run_round(seed: u64, ops: usize) -> Option<String> {
             other => bad_end = bad_end.or(Some(format!("worker {w} ended with {other:?}"))),
         }
     }
+    for w in 0..WORKERS {
+        let _ = fs::remove(&file_name(w));
+    }
     FIRST.lock().take().or(bad_end)
 }
 
-async fn run_worker(id: u64, mut worker: Worker, ops: usize) -> i32 {
+async fn run_worker(id: u64, mut worker: Worker, ops: usize, files: bool) -> i32 {
+    if files {
+        let options = OpenOptions {
+            read: true,
+            write: true,
+            ..OpenOptions::default()
+        };
+        worker.file = File::open(&file_name(id), options).ok();
+    }
     for i in 0..ops {
         if FIRST.lock().is_some() {
             return 1; // another worker already found one: stop early
@@ -112,6 +148,10 @@ async fn run_worker(id: u64, mut worker: Worker, ops: usize) -> i32 {
         }
         OPS.fetch_add(1, Ordering::Relaxed);
         yield_now().await; // interleave the workers' address spaces
+    }
+    if let Err(why) = worker.verify_file().await {
+        *FIRST.lock() = Some(format!("worker {id}, at the end: {why}"));
+        return 1;
     }
     0
 }

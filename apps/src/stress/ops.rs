@@ -1,8 +1,9 @@
 //! One stress worker: random operations on its own address space, each checked
 //! against the model (values read, the counters, call results, kill reasons).
-use super::model::{Model, PAGE, WINDOW_END, WINDOW_PAGES, WINDOW_START, offset};
+use super::model::{FILE_PAGES, Model, PAGE, WINDOW_END, WINDOW_PAGES, WINDOW_START, offset};
 use super::rng::Rng;
 use alloc::{boxed::Box, format, string::String};
+use lazuli_api::fs::{File, Sharing};
 use lazuli_api::layout::BREAK_START;
 use lazuli_api::{
     ExitStatus, Placement, Prot, VmError, fork, fork_copy, map, map_guard, mprotect, munmap, numpp,
@@ -14,6 +15,9 @@ pub type Checked = Result<(), String>;
 pub struct Worker {
     pub rng: Rng,
     pub model: Model,
+    /// The worker's file, open for reading and writing (a handle is its task's
+    /// own: forked children have none and map no new files).
+    pub file: Option<File>,
 }
 
 const PROTS: [Prot; 5] = [Prot::READ, Prot::RW, Prot::RX, Prot::RWX, Prot::NONE];
@@ -89,6 +93,23 @@ impl Worker {
             _ => (Placement::FixedNoReplace(at), Ok(at)),
         };
         let len = (pages * PAGE) as usize;
+        if let Some(file) = self.file.as_ref().filter(|_| !guard && self.rng.one_in(3)) {
+            // A window onto the file, sometimes reaching past its end.
+            let first = self.rng.below(FILE_PAGES);
+            let shared = self.rng.one_in(2);
+            let sharing = if shared { Sharing::Shared } else { Sharing::Private };
+            let got = file.map(first * PAGE, len, prot, sharing, placement);
+            check(
+                &format!("map of file page {first}, {len}, {prot}, {placement:?}, {sharing:?}"),
+                got.map(|a| a as u64).map_err(|e| alloc::format!("{e}")),
+                want.map_err(|e| alloc::format!("{e}")),
+            )?;
+            if let Ok(start) = want {
+                self.model.unmap(start, pages);
+                self.model.map_file(start, pages, prot, first, shared);
+            }
+            return Ok(());
+        }
         let got = if guard {
             map_guard(len, placement)
         } else {
@@ -152,34 +173,30 @@ impl Worker {
     }
 
     async fn write_op(&mut self) -> Checked {
-        let Some(page) = self.pick(|p| p.prot.writable()) else {
+        let Some(page) = self.pick(|p| p.prot.writable() && !past_end(p)) else {
             return Ok(());
         };
         let value = self.rng.below(255) as u8 + 1;
         user::store((page + offset(page)) as usize, value).await;
-        let state = self.model.pages.get_mut(&page).expect("picked");
-        state.present = true;
-        state.value = value;
+        self.model.store(page, offset(page), value);
         Ok(())
     }
 
     async fn read_op(&mut self) -> Checked {
-        let Some(page) = self.pick(|p| p.prot.readable()) else {
+        let Some(page) = self.pick(|p| p.prot.readable() && !past_end(p)) else {
             return Ok(());
         };
-        let state = self.model.pages.get_mut(&page).expect("picked");
-        state.present = true;
-        let want = state.value;
+        self.model.pages.get_mut(&page).expect("picked").present = true;
         check(
             &format!("byte at {:#x}", page + offset(page)),
             user::load((page + offset(page)) as usize).await,
-            want,
+            self.model.byte(page, offset(page)),
         )?;
-        let other = page + (offset(page) + 1) % PAGE;
+        let within = (offset(page) + 1) % PAGE;
         check(
-            &format!("byte at {other:#x}"),
-            user::load(other as usize).await,
-            0,
+            &format!("byte at {:#x}", page + within),
+            user::load((page + within) as usize).await,
+            self.model.byte(page, within),
         )
     }
 
@@ -211,7 +228,11 @@ impl Worker {
     /// A child (a copy-on-write copy of us) makes one access the model says must be
     /// refused; the kill reason must be exactly the predicted one.
     async fn bad_access_op(&mut self) -> Checked {
-        let (addr, kind, why) = match self.rng.below(5) {
+        let (addr, kind, why) = match self.rng.below(6) {
+            5 => match self.pick(|p| p.prot.readable() && past_end(p)) {
+                Some(a) => (a + offset(a), Bad::Read, "read, past end of file"),
+                None => self.unmapped_target(),
+            },
             0 => match self.pick(|p| !p.guard && p.prot.readable() && !p.prot.writable()) {
                 Some(a) => (a + offset(a), Bad::Write, "write, read-only"),
                 None => self.unmapped_target(),
@@ -270,6 +291,7 @@ impl Worker {
         let mut child = Worker {
             rng: Rng::new(self.rng.next()),
             model: self.model.clone(),
+            file: None,
         };
         let eager = self.rng.one_in(4);
         {
@@ -301,22 +323,48 @@ impl Worker {
     /// Reads back every readable page: after a fork, nothing the child did may show
     /// in the parent.
     pub async fn verify_all(&mut self) -> Checked {
-        for (&page, state) in self
+        let pages: alloc::vec::Vec<u64> = self
             .model
             .pages
-            .iter_mut()
-            .filter(|(_, p)| p.prot.readable())
-        {
-            state.present = true;
+            .iter()
+            .filter(|(_, p)| p.prot.readable() && !past_end(p))
+            .map(|(&a, _)| a)
+            .collect();
+        for page in pages {
+            self.model.pages.get_mut(&page).expect("listed").present = true;
             let at = page + offset(page);
             check(
                 &format!("after a fork, byte at {at:#x}"),
                 user::load(at as usize).await,
-                state.value,
+                self.model.byte(page, offset(page)),
             )?;
         }
         Ok(())
     }
+
+    /// The file as the file API reads it must hold what the shared stores put
+    /// there (the same page cache), and nothing else.
+    pub async fn verify_file(&mut self) -> Checked {
+        let Some(file) = self.file.as_mut() else {
+            return Ok(());
+        };
+        file.seek(0).map_err(|e| format!("seek: {e}"))?;
+        let bytes = file.read_to_end().await.map_err(|e| format!("read: {e}"))?;
+        check("file size", bytes.len() as u64, FILE_PAGES * PAGE)?;
+        let stored = self.model.file_bytes.borrow();
+        for (at, &byte) in bytes.iter().enumerate() {
+            let want = stored.get(&(at as u64)).copied().unwrap_or(0);
+            if byte != want {
+                return check(&format!("file byte {at}"), byte, want);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Whether a page is a file page wholly past the end of its file.
+fn past_end(p: &super::model::PageState) -> bool {
+    p.file.is_some_and(|f| f.past_end())
 }
 
 /// The kind of access a bad-access child makes.
