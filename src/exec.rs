@@ -134,14 +134,22 @@ pub fn scripted(
     // the guest uses.
     let mut seen = Vec::new();
     let mut search_from = 0;
+    // Where the search for the current step's marker resumes: output already
+    // searched is not searched again (a long output would make that quadratic,
+    // and QEMU would stall on a serial line the runner drains too slowly).
+    let mut resume = 0;
     let mut next = 0;
     let mut timed_out = false;
     loop {
         while let Some(step) = steps.get(next) {
-            let Some(at) = find(&seen[search_from..], step.expect.as_bytes()) else {
+            let marker = step.expect.as_bytes();
+            let from = resume.max(search_from);
+            let Some(at) = find(&seen[from..], marker) else {
+                resume = seen.len().saturating_sub(marker.len().saturating_sub(1));
                 break;
             };
-            search_from += at + step.expect.len();
+            search_from = from + at + marker.len();
+            resume = search_from;
             next += 1;
             send(&step.send, &mut stdin);
         }

@@ -52,16 +52,16 @@ const EXEC_CASES: &[(&str, &str, &str, Check)] = &[
     ),
     ("mmaptest_passes", "uefi", "mmaptest", mmaptest_passes),
     (
-        "stress_with_a_fixed_seed_has_no_mismatch",
+        "stress_of_20000_ops_with_file_mappings_has_no_mismatch",
         "bios",
-        "stress 42 3000",
+        "stress 42 20000",
         |out, code| {
             let last = out.last().map(String::as_str).unwrap_or("");
-            let ok = last.starts_with("stress: 3000 ops, 0 mismatches, free frames back to ")
+            let ok = last.starts_with("stress: 20000 ops, 0 mismatches, free frames back to ")
                 && code == 0;
             expect(
                 ok,
-                "`stress: 3000 ops, 0 mismatches, free frames back to B`",
+                "`stress: 20000 ops, 0 mismatches, free frames back to B`",
                 out,
                 code,
             )

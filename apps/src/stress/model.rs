@@ -139,7 +139,10 @@ impl Model {
     pub fn map_file(&mut self, start: u64, pages: u64, prot: Prot, first: u64, shared: bool) {
         self.map(start, pages, prot, false);
         for i in 0..pages {
-            let page = self.pages.get_mut(&(start + i * PAGE)).expect("just mapped");
+            let page = self
+                .pages
+                .get_mut(&(start + i * PAGE))
+                .expect("just mapped");
             page.file = Some(FilePage {
                 index: first + i,
                 shared,
@@ -173,7 +176,11 @@ impl Model {
             return;
         };
         if f.shared {
-            set(&mut self.file_bytes.borrow_mut(), f.index * PAGE + within, value);
+            set(
+                &mut self.file_bytes.borrow_mut(),
+                f.index * PAGE + within,
+                value,
+            );
             return;
         }
         if !self.private.contains_key(&page) {
@@ -187,7 +194,11 @@ impl Model {
                 .collect();
             self.private.insert(page, copy);
         }
-        set(self.private.get_mut(&page).expect("just made"), within, value);
+        set(
+            self.private.get_mut(&page).expect("just made"),
+            within,
+            value,
+        );
     }
 
     /// Sets the rights of every page of the range.

@@ -97,7 +97,11 @@ impl Worker {
             // A window onto the file, sometimes reaching past its end.
             let first = self.rng.below(FILE_PAGES);
             let shared = self.rng.one_in(2);
-            let sharing = if shared { Sharing::Shared } else { Sharing::Private };
+            let sharing = if shared {
+                Sharing::Shared
+            } else {
+                Sharing::Private
+            };
             let got = file.map(first * PAGE, len, prot, sharing, placement);
             check(
                 &format!("map of file page {first}, {len}, {prot}, {placement:?}, {sharing:?}"),

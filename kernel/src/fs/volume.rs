@@ -16,13 +16,16 @@
 //!   other wait and go to the device as one request, sent by the first write that
 //!   does not continue them, and at every flush.
 //!
+//! All three are allocated once, at mount, and reused: the kernel heap a volume
+//! holds does not change with what it is asked (section 7's heap check).
+//!
 //! Coherence: the buffers never disagree with each other or with what the crate
 //! wrote. Every write updates the copies of its sectors in all three; a fresh
 //! read-ahead takes the cache's dirty sectors and the waiting writes over the
 //! device's. Durability of the device itself (its flush) is
 //! `fs::sync`'s business.
 use crate::block::{self, IoError, SECTOR};
-use alloc::{boxed::Box, vec, vec::Vec};
+use alloc::{boxed::Box, vec::Vec};
 use lamfat::{IoBase, Read, Seek, SeekFrom, Write};
 
 /// Sectors kept for the crate's small reads and writes (8 KiB).
@@ -45,6 +48,9 @@ impl lamfat::IoError for VolumeError {
         VolumeError(IoError::OutOfRange)
     }
 }
+
+/// The sector number of a cache slot that holds no sector yet.
+const EMPTY: u64 = u64::MAX;
 
 struct Cached {
     sector: u64,
@@ -89,9 +95,15 @@ impl Volume {
             start,
             sectors,
             pos: 0,
-            cached: Vec::new(),
-            ahead: (0, Vec::new()),
-            pending: (0, Vec::new()),
+            cached: (0..CACHED_SECTORS)
+                .map(|_| Cached {
+                    sector: EMPTY,
+                    bytes: Box::new([0u8; SECTOR]),
+                    dirty: false,
+                })
+                .collect(),
+            ahead: (0, Vec::with_capacity(READ_AHEAD)),
+            pending: (0, Vec::with_capacity(2 * READ_AHEAD)),
         })
     }
 
@@ -105,21 +117,25 @@ impl Volume {
             let hit = self.cached.remove(at);
             self.cached.push(hit);
         } else {
-            let mut bytes = Box::new([0u8; SECTOR]);
-            self.read_sectors(sector, &mut bytes[..])?;
-            if self.cached.len() == CACHED_SECTORS {
-                let old = self.cached.remove(0);
-                if old.dirty {
-                    // A pending write of this sector is older: make it agree.
-                    patch(&mut self.pending, old.sector, &old.bytes[..]);
-                    device_write(self.start + old.sector, &old.bytes[..])?;
+            // The least recently used slot (the first) takes the sector.
+            let mut slot = self.cached.remove(0);
+            if slot.dirty {
+                // A pending write of this sector is older: make it agree.
+                patch(&mut self.pending, slot.sector, &slot.bytes[..]);
+                let written = device_write(self.start + slot.sector, &slot.bytes[..]);
+                if let Err(e) = written {
+                    self.cached.insert(0, slot);
+                    return Err(e);
                 }
+                slot.dirty = false;
             }
-            self.cached.push(Cached {
-                sector,
-                bytes,
-                dirty: false,
-            });
+            slot.sector = EMPTY;
+            let read = self.read_sectors(sector, &mut slot.bytes[..]);
+            if read.is_ok() {
+                slot.sector = sector;
+            }
+            self.cached.push(slot);
+            read?;
         }
         Ok(self.cached.last_mut().expect("just pushed"))
     }
@@ -131,9 +147,15 @@ impl Volume {
         if !(first >= at && first + count <= at + window as u64) {
             let want = READ_AHEAD.max(buf.len());
             let left = (self.sectors - first) as usize * SECTOR;
-            let mut fresh = vec![0u8; want.min(left)];
-            device_read(self.start + first, &mut fresh)?;
+            let mut fresh = core::mem::take(&mut self.ahead.1);
+            fresh.clear();
+            fresh.resize(want.min(left), 0);
+            let read = device_read(self.start + first, &mut fresh);
+            if read.is_err() {
+                fresh.clear();
+            }
             self.ahead = (first, fresh);
+            read?;
             // Writes not sent yet are newer than the device's copies.
             let (at, bytes) = (self.pending.0, core::mem::take(&mut self.pending.1));
             for (i, sector) in bytes.chunks(SECTOR).enumerate() {
