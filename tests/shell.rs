@@ -425,6 +425,8 @@ fn bench_prints_every_figure(out: &[String], code: i32) -> Result<(), String> {
         "file_write_1mib",
         "file_read_1mib_cold",
         "file_read_1mib_cached",
+        "file_read_fault",
+        "file_private_write_fault",
     ];
     let well_formed = |name: &str| {
         out.iter().any(|l| {

@@ -5,11 +5,12 @@
 //! serialised `rdtsc` (`lfence; rdtsc`, through the app API); the timer overhead is
 //! included in every figure, as in the Linux-guest baselines. Figures that need a
 //! fresh address space (the seed `mmap`, exits) run in tasks of their own.
-//! Storage figures (disk reads, 1 MiB through the file API) come last, from
-//! `storage`.
+//! Storage figures (disk reads, 1 MiB through the file API) come next, from
+//! `storage`, and file-mapping faults last, from `mapping`.
 //! `bench short` takes few samples: CI runs it to prove the bench works; figures
 //! come from the full run (`cargo run --release -- --exec bench`, docs/BENCHMARKS.md).
 mod fork;
+mod mapping;
 mod paging;
 mod storage;
 
@@ -40,6 +41,7 @@ pub async fn main(args: String) -> i32 {
         paging::run(plan).await,
         fork::run(plan).await,
         storage::run(plan).await,
+        mapping::run(plan).await,
     ];
     if steps.iter().all(|&ok| ok) {
         0
