@@ -8,15 +8,21 @@
 mod support;
 
 use libtest_mimic::{Arguments, Failed, Trial};
-use std::{fs, path::Path};
+use std::{fs, path::Path, process::Command};
 use support::{expect_output, fsck, host, output_of, s, scratch, session, tail};
 
 fn main() {
     let args = Arguments::from_args();
-    let trials = vec![Trial::test(
-        "bios::file_mappings_through_the_playground_and_the_disk",
-        playground_session,
-    )];
+    let trials = vec![
+        Trial::test(
+            "bios::file_mappings_through_the_playground_and_the_disk",
+            playground_session,
+        ),
+        Trial::test(
+            "bios::an_exec_line_leaves_its_shared_stores_on_the_image",
+            exec_line,
+        ),
+    ];
     libtest_mimic::run(&args, trials).exit();
 }
 
@@ -204,6 +210,38 @@ fn playground_session() -> Result<(), Failed> {
             .take(8)
             .collect();
         return Err(format!("HALF.BIN: {} bytes, differs at {diff:?}", got.len()).into());
+    }
+    fsck(Path::new(&img))?;
+    fs::remove_dir_all(dir)?;
+    Ok(())
+}
+
+/// `cargo run -- --disk IMG --exec "LINE"`: the stores of a shared mapping are on
+/// the image when the runner returns (the task's exit writes them back, and
+/// poweroff syncs), a private mapping's are not.
+fn exec_line() -> Result<(), Failed> {
+    let dir = scratch("mappings-exec");
+    let img = image(&dir)?;
+    let line =
+        "vm mapf HALF.BIN 0 8192 rw shared; w $+4097 88; mapf HALF.BIN 0 4096 rw private; w $+0 89";
+    let out = Command::new(env!("CARGO_BIN_EXE_lazuli"))
+        .args(["--disk", &img, "--exec", line, "--timeout", "120"])
+        .output()?;
+    let text = String::from_utf8_lossy(&out.stdout).replace('\r', "");
+    let want = [
+        "mapf(HALF.BIN, 0, 8192, rw, shared) = 0x400000",
+        "w 0x401001 = 88",
+        "mapf(HALF.BIN, 0, 4096, rw, private) = 0x402000",
+        "w 0x402000 = 89",
+    ];
+    let got: Vec<&str> = text.lines().collect();
+    if got != want || out.status.code() != Some(0) {
+        return Err(format!("exec: {:?}, got {got:?}", out.status.code()).into());
+    }
+    let mut expect = half();
+    expect[PAGE + 1] = 88;
+    if host("mtype", &["-i", &img, "::HALF.BIN"])? != expect {
+        return Err("HALF.BIN on the image is not the shared store alone".into());
     }
     fsck(Path::new(&img))?;
     fs::remove_dir_all(dir)?;
