@@ -20,6 +20,7 @@ options:
   --disk PATH        attach the raw FAT image PATH as the data disk (read-write)
   --fresh-disk       remake target/lazuli-disk.img from disk/ before booting
   --no-disk          no data disk: lazuli uses the boot image's RAM disk
+  --swap MIB         a fresh swap disk of MIB MiB for this boot (default 512; 0: none)
   --accel tcg|kvm    CPU emulation (default tcg; kvm needs a working /dev/kvm)
   --gdb              start paused, wait for GDB on localhost:1234
   --memory MIB       guest RAM in MiB (default 256)
@@ -32,6 +33,8 @@ exit status: 0 when the kernel powered off reporting success (QEMU status 33),
 
 /// Default guest RAM.
 pub const DEFAULT_MEMORY_MIB: u32 = 256;
+/// Default size of the swap disk made for each boot.
+pub const DEFAULT_SWAP_MIB: u64 = 512;
 /// Default `--exec` timeout.
 pub const DEFAULT_EXEC_TIMEOUT: Duration = Duration::from_secs(300);
 
@@ -50,6 +53,8 @@ pub struct Options {
     pub kernel: String,
     pub help: bool,
     pub disk: DiskChoice,
+    /// Size of the swap disk made for this boot, 0 for none.
+    pub swap_mib: u64,
 }
 
 /// Which data disk QEMU attaches.
@@ -79,6 +84,7 @@ impl Default for Options {
             kernel: "lazuli".into(),
             help: false,
             disk: DiskChoice::Default,
+            swap_mib: DEFAULT_SWAP_MIB,
         }
     }
 }
@@ -141,6 +147,16 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Options, String>
                 }
             }
             "--memory" => options.memory_mib = number(&flag, &value()?)?,
+            "--swap" => {
+                let text = value()?;
+                options.swap_mib = text
+                    .parse()
+                    .ok()
+                    .filter(|&mib: &u64| mib <= 1 << 20)
+                    .ok_or(format!(
+                        "--swap: expected MiB from 0 to 1048576, got {text:?}"
+                    ))?;
+            }
             "--timeout" => options.timeout_secs = Some(number(&flag, &value()?)?),
             _ => return Err(format!("unknown option {arg:?} (see --help)")),
         }
@@ -233,5 +249,15 @@ mod tests {
             parse_str("--disk=/tmp/x.img").unwrap().disk,
             DiskChoice::Path("/tmp/x.img".into())
         );
+    }
+
+    #[test]
+    fn swap_is_512_mib_by_default_and_0_means_none() {
+        assert_eq!(Options::default().swap_mib, 512);
+        assert_eq!(parse_str("--swap 0").unwrap().swap_mib, 0);
+        assert_eq!(parse_str("--swap=64").unwrap().swap_mib, 64);
+        assert!(parse_str("--swap -1").is_err());
+        assert!(parse_str("--swap lots").is_err());
+        assert!(parse_str("--swap 99999999").is_err());
     }
 }

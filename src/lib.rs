@@ -23,6 +23,7 @@ pub mod gdb;
 pub mod ktest;
 pub mod protocol;
 pub mod qemu;
+pub mod swap_disk;
 pub mod tools;
 
 include!(concat!(env!("OUT_DIR"), "/images.rs"));

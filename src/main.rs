@@ -69,6 +69,8 @@ fn run(options: &Options) -> Result<Exit, String> {
     };
     // Before QEMU (or its installation): a wrong --disk is the first thing said.
     let data_disk = lazuli::data_disk::resolve(&options.disk)?;
+    // Made for this boot, removed when it ends (the guard lives to the end).
+    let swap = lazuli::swap_disk::SwapDisk::fresh(&std::env::temp_dir(), options.swap_mib)?;
     let tools = tools::ensure(firmware == Firmware::Uefi)?;
     let headless = options.headless || options.exec.is_some();
     let machine = Machine {
@@ -88,6 +90,7 @@ fn run(options: &Options) -> Result<Exit, String> {
             Console::Plain
         },
         data_disk,
+        swap_disk: swap.as_ref().map(|s| s.path().to_path_buf()),
     };
     if options.gdb {
         print_gdb_help(&files);

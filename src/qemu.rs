@@ -107,7 +107,13 @@ pub struct Machine {
     pub console: Console,
     /// A raw image attached read-write as a virtio-blk disk (the data disk).
     pub data_disk: Option<PathBuf>,
+    /// A raw image attached as the swap disk: a virtio-blk device whose serial
+    /// number is `lazuli-swap`, which is how the kernel tells it from the data disk.
+    pub swap_disk: Option<PathBuf>,
 }
+
+/// The serial number the swap disk carries (the kernel's `SWAP_SERIAL`).
+pub const SWAP_SERIAL: &str = "lazuli-swap";
 
 /// How the serial console meets the terminal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -131,6 +137,7 @@ impl Machine {
             gdb: false,
             console: Console::Plain,
             data_disk: None,
+            swap_disk: None,
         }
     }
 
@@ -159,6 +166,14 @@ impl Machine {
                 &drive_option(disk, "if=none,id=data,format=raw"),
                 "-device",
                 "virtio-blk-pci,drive=data",
+            ]);
+        }
+        if let Some(swap) = &self.swap_disk {
+            push(&[
+                "-drive",
+                &drive_option(swap, "if=none,id=swap,format=raw"),
+                "-device",
+                &format!("virtio-blk-pci,drive=swap,serial={SWAP_SERIAL}"),
             ]);
         }
         match self.console {
@@ -278,6 +293,19 @@ mod tests {
             "-drive if=none,id=data,format=raw,file=/d/data.img -device virtio-blk-pci,drive=data"
         ));
         assert!(line.contains("-drive format=raw,snapshot=on,file=/k/a.img"));
+    }
+
+    #[test]
+    fn a_swap_disk_is_a_second_virtio_device_named_by_its_serial() {
+        let mut machine = Machine::headless("/k/a.img".into(), Firmware::Bios);
+        machine.data_disk = Some("/d/data.img".into());
+        machine.swap_disk = Some("/t/swap.img".into());
+        let line = args(&machine);
+        let data = line.find("drive=data").expect("data disk");
+        let swap = line
+            .find("-drive if=none,id=swap,format=raw,file=/t/swap.img -device virtio-blk-pci,drive=swap,serial=lazuli-swap")
+            .expect("swap disk");
+        assert!(data < swap, "the data disk comes first on the bus");
     }
 
     #[test]

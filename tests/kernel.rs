@@ -74,19 +74,21 @@ fn main() {
 
 /// Boots `kernel` headless under `firmware`, playing `steps`.
 fn boot(kernel: &str, firmware: Firmware, steps: &[Step]) -> Result<Outcome, Failed> {
-    boot_with_disk(kernel, firmware, None, steps)
+    boot_with_disk(kernel, firmware, None, None, steps)
 }
 
-/// [`boot`] with `disk` attached as the virtio data disk.
+/// [`boot`] with `disk` attached as the virtio data disk and `swap` as the swap disk.
 fn boot_with_disk(
     kernel: &str,
     firmware: Firmware,
     disk: Option<std::path::PathBuf>,
+    swap: Option<&lazuli::swap_disk::SwapDisk>,
     steps: &[Step],
 ) -> Result<Outcome, Failed> {
     let files = lazuli::kernel(kernel).ok_or(format!("no image for kernel {kernel}"))?;
     let mut machine = Machine::headless(files.image(firmware).clone(), firmware);
     machine.data_disk = disk;
+    machine.swap_disk = swap.map(|s| s.path().to_path_buf());
     let command = machine.command(TOOLS.get().expect("tools found in main"));
     Ok(exec::scripted(
         command,
@@ -261,12 +263,17 @@ fn kernel_panic_is_reported(firmware: Firmware) -> Result<(), Failed> {
     Ok(())
 }
 
+/// The swap disk ktest boots with (its swap cases check this size).
+const SWAP_MIB: u64 = 16;
+
 /// One ktest boot's result: the report, or why the boot itself broke.
 type Suite = Result<(Report, Outcome), String>;
 
 /// Boots `ktest` under `firmware` and has it run every case.
-/// Boots ktest with a scratch copy of the data disk (its storage cases use it).
+/// Boots ktest with a scratch copy of the data disk (its storage cases use it) and
+/// a 16 MiB swap disk.
 fn run_ktest(firmware: Firmware) -> Suite {
+    let swap = lazuli::swap_disk::SwapDisk::fresh(&std::env::temp_dir(), SWAP_MIB)?;
     let disk = std::env::temp_dir().join(format!(
         "lazuli-ktest-{}-{}.img",
         std::process::id(),
@@ -278,6 +285,7 @@ fn run_ktest(firmware: Firmware) -> Suite {
         "ktest",
         firmware,
         Some(disk.clone()),
+        swap.as_ref(),
         &[type_line(KTEST.ready, "run")],
     );
     let _ = std::fs::remove_file(&disk);

@@ -68,6 +68,12 @@ const EXEC_CASES: &[(&str, &str, &str, Check)] = &[
         },
     ),
     (
+        "swap_counts_the_pages_of_the_512_mib_swap_disk",
+        "bios",
+        "swap",
+        |out, code| exact(out, code, 0, &["swap: 0 of 131072 pages used"]),
+    ),
+    (
         "unknown_command_fails_with_one_line",
         "bios",
         "frobnicate",

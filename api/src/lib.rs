@@ -90,6 +90,13 @@ pub enum ForkError {
     NotInTask,
 }
 
+/// The swap area's use, in pages (`total` 0: there is no swap area).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SwapUsage {
+    pub used: usize,
+    pub total: usize,
+}
+
 /// One line of `ps`.
 #[derive(Clone, Debug)]
 pub struct TaskInfo {
@@ -119,6 +126,7 @@ pub trait Kernel: Sync {
     fn free_frames(&self) -> usize;
     fn total_frames(&self) -> usize;
     fn heap(&self) -> HeapUsage;
+    fn swap(&self) -> SwapUsage;
     fn getpid(&self) -> Pid;
     fn spawn(&self, name: &str, task: BoxFuture<i32>) -> Pid;
     fn fork(&self, child: BoxFuture<i32>) -> Result<Pid, ForkError>;
@@ -252,6 +260,11 @@ pub fn set_foreground(pid: Option<Pid>) -> Result<(), ForegroundError> {
 /// The kernel heap's use and size.
 pub fn heap() -> HeapUsage {
     kernel().heap()
+}
+
+/// The swap area's use and size.
+pub fn swap() -> SwapUsage {
+    kernel().swap()
 }
 
 /// Waits for a child to end. Errors at once if `pid` is not the caller's child.

@@ -120,6 +120,11 @@ pub static APPS: &[App] = &[
         main: |a| Box::pin(files::disk(a)),
     },
     App {
+        name: "swap",
+        help: "the swap area's pages in use",
+        main: |_| Box::pin(sys::swap()),
+    },
+    App {
         name: "cache",
         help: "pages the page cache holds (cache drop: give back the clean ones)",
         main: |a| Box::pin(files::cache(a)),

@@ -44,3 +44,15 @@ pub async fn heap() -> i32 {
     println!("heap: {} of {} bytes used", heap.used, heap.total);
     0
 }
+
+/// `swap`: the swap area's use (CONTRACTS.md section 10), `0 of 0` without one.
+pub async fn swap() -> i32 {
+    println!("{}", swap_line());
+    0
+}
+
+/// `swap: U of T pages used`, for the shell and the playground.
+pub fn swap_line() -> alloc::string::String {
+    let swap = lazuli_api::swap();
+    alloc::format!("swap: {} of {} pages used", swap.used, swap.total)
+}

@@ -5,7 +5,7 @@ use crate::{arch, console, fs, fs::files, input, mem, mem::frame, task, time, us
 use alloc::{boxed::Box, vec::Vec};
 use lazuli_api::{
     BoxFuture, ExitStatus, ForegroundError, ForkError, HeapUsage, Kernel, Killed, MapKind, Pid,
-    Placement, Prot, RegionView, TaskInfo, VmError, WaitError,
+    Placement, Prot, RegionView, SwapUsage, TaskInfo, VmError, WaitError,
     diag::Diagnostics,
     fs::{DirEntry, DiskInfo, Fd, FileError, Files, IoFuture, MapError, OpenOptions, Sharing},
     user::Width,
@@ -39,6 +39,13 @@ impl Kernel for Api {
         HeapUsage {
             used: mem::heap::used(),
             total: mem::heap::HEAP_SIZE as usize,
+        }
+    }
+    fn swap(&self) -> SwapUsage {
+        let (used, total) = crate::block::swap::usage().unwrap_or((0, 0));
+        SwapUsage {
+            used: used as usize,
+            total: total as usize,
         }
     }
     fn getpid(&self) -> Pid {

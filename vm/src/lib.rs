@@ -18,6 +18,10 @@
 //! - [`unmap`]: `munmap` of any aligned range ([`plan_unmap`]).
 //! - [`protect`]: `mprotect`, splitting and merging ([`plan_protect`]).
 //! - [`cow`]: per-frame owner counts for copy-on-write fork ([`FrameRefs`]).
+//! - [`file`]: file regions, windows onto the page cache ([`FileMap`]).
+//! - [`swap`]: where a page written to the swap area is ([`SwapEntry`], in a
+//!   not-present page-table entry) and the swap area's slots ([`SwapSlots`]).
+//! - [`clock`]: which resident page to evict (second chance, [`Clock`]).
 //!
 //! There is no hardware here: no page tables, no frames, no `unsafe`. The kernel
 //! walks tables and allocates frames; this crate tells it which pages to
@@ -29,7 +33,6 @@
 //!   `Fixed` map over the heap or the seed region leave [`Break`] unaware,
 //!   and `map` regions in the break area make a later `sbrk` fail.
 //! - Copy-on-write counts leaf frames only; page-table pages are never shared.
-//! - File-backed regions: every region is anonymous and zero-filled.
 
 #![no_std]
 #![forbid(unsafe_code)]
@@ -40,6 +43,7 @@ extern crate std;
 
 pub mod addr;
 pub mod brk;
+pub mod clock;
 pub mod cow;
 pub mod error;
 pub mod fault;
@@ -51,10 +55,12 @@ pub mod prot;
 pub mod protect;
 pub mod region;
 pub mod request;
+pub mod swap;
 pub mod unmap;
 
 pub use addr::{PAGE_SIZE, is_page_aligned, page_down, page_up};
 pub use brk::{Break, SbrkPlan};
+pub use clock::{Clock, Verdict};
 pub use cow::{CowAction, FrameRefs, cow_action};
 pub use error::VmError;
 pub use fault::{
@@ -67,4 +73,5 @@ pub use prot::Prot;
 pub use protect::plan_protect;
 pub use region::{Overlap, Region, RegionKind, RegionSet, fresh_task_regions};
 pub use request::{page_len, user_range};
+pub use swap::{SwapEntry, SwapSlots};
 pub use unmap::plan_unmap;

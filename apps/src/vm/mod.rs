@@ -211,6 +211,7 @@ impl Script {
             Command::FileRead(path, offset) => files::fr(&path, offset).await,
             Command::FileWrite(path, offset, v) => files::fw(&path, offset, v).await,
             Command::Cache => files::cache(),
+            Command::Swap => println!("{}", crate::sys::swap_line()),
         }
     }
 }

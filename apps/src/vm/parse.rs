@@ -128,6 +128,8 @@ pub enum Command {
     FileWrite(String, u64, u8),
     /// `cache`
     Cache,
+    /// `swap`
+    Swap,
 }
 
 /// Shorthand for a [`ParseError::Word`] about `word`.
@@ -339,6 +341,7 @@ fn command(name: &str, args: &[&str]) -> Result<Command, ParseError> {
             Command::FileWrite(path.to_string(), off, byte(v)?)
         }
         "cache" => exactly::<0>(name, args).map(|[]| Command::Cache)?,
+        "swap" => exactly::<0>(name, args).map(|[]| Command::Swap)?,
         other => return Err(ParseError::UnknownCommand(other.to_string())),
     })
 }

@@ -1,5 +1,10 @@
-//! The virtio-blk disk: found on PCI, driven by virtio-drivers' `VirtIOBlk`, with
+//! The virtio-blk disks: found on PCI, driven by virtio-drivers' `VirtIOBlk`, with
 //! lazuli's frames and page tables as its HAL and completions by interrupt.
+//!
+//! Two [`Unit`]s: the data disk (the file system) and the swap area, told apart
+//! by the device's serial number — the runner names the swap disk
+//! [`SWAP_SERIAL`]; any other virtio-blk device (the first one found) is the data
+//! disk. Each has its own queue, slots and buffers.
 //!
 //! Requests go through four *slots*. A slot owns the consecutive frames its data
 //! moves through (at most [`MAX_BYTES`] per request) and its request header and status byte, so a
@@ -42,6 +47,27 @@ const VIRTIO_VENDOR: u16 = 0x1af4;
 /// Transitional and modern virtio-blk PCI device ids.
 const BLK_DEVICES: [u16; 2] = [0x1001, 0x1042];
 
+/// The serial number (virtio-blk's device id) of the swap disk.
+pub const SWAP_SERIAL: &[u8] = b"lazuli-swap";
+
+/// Which disk.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unit {
+    /// The disk the file system lives on.
+    Data,
+    /// The swap area.
+    Swap,
+}
+
+impl Unit {
+    fn index(self) -> usize {
+        match self {
+            Unit::Data => 0,
+            Unit::Swap => 1,
+        }
+    }
+}
+
 /// What the probe found.
 #[derive(Clone, Copy, Debug)]
 pub struct Info {
@@ -55,6 +81,7 @@ pub struct Info {
 /// the request (the slot comes back when the device is done with it).
 #[derive(Debug)]
 pub struct Ticket {
+    unit: Unit,
     slot: usize,
 }
 
@@ -96,23 +123,57 @@ struct Disk {
     slots: [Slot; SLOTS],
 }
 
-// SAFETY: lazuli runs on one CPU; the disk is only reached through `DISK`'s lock.
+// SAFETY: lazuli runs on one CPU; a disk is only reached through `DISKS`' lock.
 unsafe impl Send for Disk {}
 
-static DISK: Mutex<Option<Disk>> = Mutex::new(None);
+static DISKS: Mutex<[Option<Disk>; 2]> = Mutex::new([None, None]);
 
-/// Runs `f` on the disk with interrupts off (so the interrupt handler never finds
-/// the lock taken). None if there is no disk.
-fn with_disk<R>(f: impl FnOnce(&mut Disk) -> R) -> Option<R> {
-    interrupts::without_interrupts(|| DISK.lock().as_mut().map(f))
+/// Runs `f` on the disk `unit` with interrupts off (so the interrupt handler
+/// never finds the lock taken). None if there is no such disk.
+fn with_disk<R>(unit: Unit, f: impl FnOnce(&mut Disk) -> R) -> Option<R> {
+    interrupts::without_interrupts(|| DISKS.lock()[unit.index()].as_mut().map(f))
 }
 
-/// Finds the first virtio-blk device, sets it up and returns what it is.
-pub fn probe() -> Option<Info> {
-    let function = pci::scan()
+/// What [`probe`] found: the data disk and the swap disk, each if present.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Found {
+    pub data: Option<Info>,
+    pub swap: Option<Info>,
+}
+
+/// Finds the virtio-blk devices and sets up the data disk (the first that is not
+/// the swap disk) and the swap disk (serial [`SWAP_SERIAL`]). Boot time, once.
+pub fn probe() -> Found {
+    let mut found = Found::default();
+    let functions = pci::scan()
         .into_iter()
-        .find(|f| f.vendor == VIRTIO_VENDOR && BLK_DEVICES.contains(&f.device))?;
-    let at = function.at;
+        .filter(|f| f.vendor == VIRTIO_VENDOR && BLK_DEVICES.contains(&f.device));
+    for function in functions {
+        let Some((mut disk, info)) = set_up(function.at) else {
+            continue;
+        };
+        let mut serial = [0u8; 20];
+        let len = disk.blk.device_id(&mut serial).unwrap_or(0);
+        let unit = if &serial[..len] == SWAP_SERIAL {
+            Unit::Swap
+        } else {
+            Unit::Data
+        };
+        let slot = match unit {
+            Unit::Data => &mut found.data,
+            Unit::Swap => &mut found.swap,
+        };
+        if slot.is_none() {
+            *slot = Some(info);
+            DISKS.lock()[unit.index()] = Some(disk);
+        }
+        // A second device of the same kind is left alone (its frames stay used).
+    }
+    found
+}
+
+/// Sets up the virtio-blk device at `at`: its queue, slots and interrupts.
+fn set_up(at: pci::Location) -> Option<(Disk, Info)> {
     // Memory space on, bus mastering on (the firmware may leave it off), INTx on.
     let command = pci::read(at, 0x04);
     pci::write(at, 0x04, (command | 0b110) & !(1 << 10));
@@ -141,12 +202,12 @@ pub fn probe() -> Option<Info> {
         })
     };
     let slots = [slot()?, slot()?, slot()?, slot()?];
-    *DISK.lock() = Some(Disk {
+    let disk = Disk {
         blk,
         headers,
         slots,
-    });
-    Some(Info { at, sectors, irq })
+    };
+    Some((disk, Info { at, sectors, irq }))
 }
 
 impl Disk {
@@ -167,6 +228,7 @@ impl Disk {
     /// bytes (`out`) are copied into the slot first.
     fn submit(
         &mut self,
+        unit: Unit,
         direction: Direction,
         sector: u64,
         len: usize,
@@ -204,7 +266,7 @@ impl Disk {
         s.token = token;
         s.state = State::InFlight;
         s.waker = None;
-        Ok(Ticket { slot })
+        Ok(Ticket { unit, slot })
     }
 
     /// Completes every request the device has finished (waking their tasks when
@@ -281,15 +343,20 @@ impl Disk {
     }
 }
 
-/// Starts reading `len` bytes (a multiple of 512, at most [`MAX_BYTES`]) at `sector`.
-pub fn start_read(sector: u64, len: usize) -> Result<Ticket, IoError> {
-    with_disk(|d| d.submit(Direction::Read, sector, len, &[])).unwrap_or(Err(IoError::NoDevice))
+/// Starts reading `len` bytes (a multiple of 512, at most [`MAX_BYTES`]) at
+/// `sector` of `unit`.
+pub fn start_read(unit: Unit, sector: u64, len: usize) -> Result<Ticket, IoError> {
+    with_disk(unit, |d| d.submit(unit, Direction::Read, sector, len, &[]))
+        .unwrap_or(Err(IoError::NoDevice))
 }
 
-/// Starts writing `data` (a multiple of 512, at most [`MAX_BYTES`]) at `sector`.
-pub fn start_write(sector: u64, data: &[u8]) -> Result<Ticket, IoError> {
-    with_disk(|d| d.submit(Direction::Write, sector, data.len(), data))
-        .unwrap_or(Err(IoError::NoDevice))
+/// Starts writing `data` (a multiple of 512, at most [`MAX_BYTES`]) at `sector`
+/// of `unit`.
+pub fn start_write(unit: Unit, sector: u64, data: &[u8]) -> Result<Ticket, IoError> {
+    with_disk(unit, |d| {
+        d.submit(unit, Direction::Write, sector, data.len(), data)
+    })
+    .unwrap_or(Err(IoError::NoDevice))
 }
 
 /// Whether `ticket`'s request is done: its result (a read's bytes copied into
@@ -299,7 +366,7 @@ pub fn poll(
     out: &mut [u8],
     waker: &Waker,
 ) -> Result<Poll<Result<(), IoError>>, Ticket> {
-    match with_disk(|d| d.redeem(&ticket, out, Some(waker))) {
+    match with_disk(ticket.unit, |d| d.redeem(&ticket, out, Some(waker))) {
         Some(Poll::Pending) => Err(ticket),
         Some(ready) => {
             core::mem::forget(ticket);
@@ -315,7 +382,9 @@ pub fn wait(ticket: Ticket, out: &mut [u8]) -> Result<(), IoError> {
     let enabled = interrupts::are_enabled();
     loop {
         interrupts::disable();
-        let ready = DISK.lock().as_mut().map(|d| d.redeem(&ticket, out, None));
+        let ready = DISKS.lock()[ticket.unit.index()]
+            .as_mut()
+            .map(|d| d.redeem(&ticket, out, None));
         match ready {
             Some(Poll::Pending) if enabled => interrupts::enable_and_hlt(),
             Some(Poll::Pending) => core::hint::spin_loop(),
@@ -336,7 +405,7 @@ pub fn wait(ticket: Ticket, out: &mut [u8]) -> Result<(), IoError> {
 impl Drop for Ticket {
     fn drop(&mut self) {
         let slot = self.slot;
-        with_disk(|d| {
+        with_disk(self.unit, |d| {
             d.reap(true);
             let s = &mut d.slots[slot];
             s.waker = None;
@@ -351,9 +420,9 @@ impl Drop for Ticket {
 
 /// Asks the device to make every completed write durable. Waits for requests in
 /// flight first (the driver's flush needs the queue to itself).
-pub fn flush() -> Result<(), IoError> {
+pub fn flush(unit: Unit) -> Result<(), IoError> {
     loop {
-        let idle = with_disk(|d| {
+        let idle = with_disk(unit, |d| {
             d.reap(true);
             d.slots.iter().all(|s| s.state == State::Free)
         });
@@ -363,7 +432,8 @@ pub fn flush() -> Result<(), IoError> {
             Some(false) => interrupts::enable_and_hlt(),
         }
     }
-    with_disk(|d| d.blk.flush().map_err(|_| IoError::Device)).unwrap_or(Err(IoError::NoDevice))
+    with_disk(unit, |d| d.blk.flush().map_err(|_| IoError::Device))
+        .unwrap_or(Err(IoError::NoDevice))
 }
 
 /// Interrupts the disk has raised (for tests: completions come by interrupt).
@@ -377,9 +447,9 @@ static COMPLETED: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBoo
 /// may hold: the handler only flags the completions, and the executor wakes the
 /// tasks ([`wake_completed`]) between polls.
 pub fn on_interrupt() {
-    if let Some(disk) = DISK.lock().as_mut() {
+    for disk in DISKS.lock().iter_mut().flatten() {
         if disk.blk.ack_interrupt().is_empty() {
-            return; // a shared line: another device's interrupt
+            continue; // a shared line: another device's interrupt
         }
         INTERRUPTS.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
         disk.reap(false);
@@ -395,7 +465,8 @@ pub fn completions_pending() -> bool {
 /// Executor context: wakes the tasks whose requests the interrupt handler completed.
 pub fn wake_completed() {
     if COMPLETED.swap(false, core::sync::atomic::Ordering::AcqRel) {
-        with_disk(|d| d.wake_done());
+        with_disk(Unit::Data, |d| d.wake_done());
+        with_disk(Unit::Swap, |d| d.wake_done());
     }
 }
 

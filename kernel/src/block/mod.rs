@@ -5,6 +5,7 @@
 //! the disk when there is one, else the RAM disk, as on a real PC — and the file
 //! system sits on whatever it picked.
 pub mod ramdisk;
+pub mod swap;
 pub mod virtio;
 
 use alloc::{boxed::Box, string::String};
@@ -54,7 +55,7 @@ pub async fn read_async(first: u64, buf: &mut [u8]) -> Result<(), IoError> {
     }
     for (i, chunk) in buf.chunks_mut(virtio::MAX_BYTES).enumerate() {
         let at = first + (i * virtio::MAX_BYTES / SECTOR) as u64;
-        virtio::read_async(at, chunk).await?;
+        virtio::read_async(virtio::Unit::Data, at, chunk).await?;
     }
     Ok(())
 }
@@ -77,8 +78,12 @@ static DEVICE: Mutex<Option<Box<dyn BlockDevice>>> = Mutex::new(None);
 /// Attaches the device the file system uses: the virtio disk if the machine has
 /// one, else the boot image's RAM disk (if any). Returns whether there is one.
 pub fn attach(ramdisk: Option<&'static mut [u8]>) -> bool {
-    let device: Option<Box<dyn BlockDevice>> = match virtio::VirtioDisk::probe() {
-        Some(disk) => Some(Box::new(disk)),
+    let found = crate::arch::virtio_blk::probe();
+    if let Some(info) = found.swap {
+        swap::attach(virtio::VirtioDisk::new(virtio::Unit::Swap, info));
+    }
+    let device: Option<Box<dyn BlockDevice>> = match found.data {
+        Some(info) => Some(Box::new(virtio::VirtioDisk::new(virtio::Unit::Data, info))),
         None => ramdisk.map(|bytes| Box::new(ramdisk::RamDisk::new(bytes)) as Box<dyn BlockDevice>),
     };
     let attached = device.is_some();

@@ -19,19 +19,19 @@ use core::{
     task::{Context, Poll},
 };
 
-pub use virtio_blk::MAX_BYTES;
+pub use virtio_blk::{MAX_BYTES, Unit};
 
-/// The virtio disk (there is at most one).
+/// A virtio disk: the data disk or the swap area.
 pub struct VirtioDisk {
     info: virtio_blk::Info,
+    unit: Unit,
 }
 
 impl VirtioDisk {
-    /// Finds and sets up the disk, opening its interrupt line.
-    pub fn probe() -> Option<Self> {
-        let info = virtio_blk::probe()?;
+    /// The disk `unit` that [`virtio_blk::probe`] set up, its interrupt line open.
+    pub fn new(unit: Unit, info: virtio_blk::Info) -> Self {
         pic::open_pci_line(info.irq);
-        Some(Self { info })
+        Self { info, unit }
     }
 
     /// Runs one request per frame's worth of `len` bytes, retrying while every
@@ -63,20 +63,22 @@ impl BlockDevice for VirtioDisk {
     }
     fn read(&mut self, first: u64, buf: &mut [u8]) -> Result<(), IoError> {
         check(self.sectors(), first, buf.len())?;
+        let unit = self.unit;
         Self::chunks(first, buf.len(), |sector, range| {
-            let ticket = virtio_blk::start_read(sector, range.len())?;
+            let ticket = virtio_blk::start_read(unit, sector, range.len())?;
             virtio_blk::wait(ticket, &mut buf[range])
         })
     }
     fn write(&mut self, first: u64, buf: &[u8]) -> Result<(), IoError> {
         check(self.sectors(), first, buf.len())?;
+        let unit = self.unit;
         Self::chunks(first, buf.len(), |sector, range| {
-            let ticket = virtio_blk::start_write(sector, &buf[range])?;
+            let ticket = virtio_blk::start_write(unit, sector, &buf[range])?;
             virtio_blk::wait(ticket, &mut [])
         })
     }
     fn flush(&mut self) -> Result<(), IoError> {
-        virtio_blk::flush()
+        virtio_blk::flush(self.unit)
     }
     fn asynchronous(&self) -> bool {
         true
@@ -84,19 +86,29 @@ impl BlockDevice for VirtioDisk {
 }
 
 /// Reads `buf.len()` bytes (whole sectors, at most [`MAX_BYTES`]) at sector
-/// `first`, yielding to other tasks until the device is done.
-pub fn read_async(first: u64, buf: &mut [u8]) -> impl Future<Output = Result<(), IoError>> + '_ {
+/// `first` of `unit`, yielding to other tasks until the device is done.
+pub fn read_async(
+    unit: Unit,
+    first: u64,
+    buf: &mut [u8],
+) -> impl Future<Output = Result<(), IoError>> + '_ {
     Request {
+        unit,
         start: Some(Start::Read(first)),
         ticket: None,
         buf: Buf::In(buf),
     }
 }
 
-/// Writes `buf` (whole sectors, at most [`MAX_BYTES`]) at sector `first`, yielding
-/// until the device is done.
-pub fn write_async(first: u64, buf: &[u8]) -> impl Future<Output = Result<(), IoError>> + '_ {
+/// Writes `buf` (whole sectors, at most [`MAX_BYTES`]) at sector `first` of
+/// `unit`, yielding until the device is done.
+pub fn write_async(
+    unit: Unit,
+    first: u64,
+    buf: &[u8],
+) -> impl Future<Output = Result<(), IoError>> + '_ {
     Request {
+        unit,
         start: Some(Start::Write(first)),
         ticket: None,
         buf: Buf::Out(buf),
@@ -114,6 +126,7 @@ enum Buf<'a> {
 }
 
 struct Request<'a> {
+    unit: Unit,
     start: Option<Start>,
     ticket: Option<virtio_blk::Ticket>,
     buf: Buf<'a>,
@@ -126,8 +139,12 @@ impl Future for Request<'_> {
         let this = &mut *self;
         if let Some(start) = this.start.take() {
             let submitted = match (&start, &this.buf) {
-                (Start::Read(first), Buf::In(buf)) => virtio_blk::start_read(*first, buf.len()),
-                (Start::Write(first), Buf::Out(buf)) => virtio_blk::start_write(*first, buf),
+                (Start::Read(first), Buf::In(buf)) => {
+                    virtio_blk::start_read(this.unit, *first, buf.len())
+                }
+                (Start::Write(first), Buf::Out(buf)) => {
+                    virtio_blk::start_write(this.unit, *first, buf)
+                }
                 _ => unreachable!("reads fill, writes send"),
             };
             match submitted {

@@ -2,7 +2,7 @@
 //!
 //! A case is either plain code run inside the ktest task, or a future run as a task
 //! of its own (fresh address space), whose verdict comes back through [`VERDICT`].
-use crate::{bad_input, base, ext_vm, fork, mapping, protection, seed_vm, storage};
+use crate::{bad_input, base, ext_vm, fork, mapping, protection, seed_vm, storage, swap};
 use alloc::string::String;
 use lazuli_api::{BoxFuture, ExitStatus};
 use lazuli_kernel::kprintln;
@@ -34,6 +34,7 @@ fn all() -> impl Iterator<Item = &'static Case> {
         .chain(protection::CASES)
         .chain(storage::CASES)
         .chain(mapping::CASES)
+        .chain(swap::CASES)
 }
 
 /// Runs every case; returns how many failed.

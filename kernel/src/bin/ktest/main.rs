@@ -23,6 +23,7 @@ mod mapping;
 mod protection;
 mod seed_vm;
 mod storage;
+mod swap;
 
 use alloc::{boxed::Box, string::String};
 use bootloader_api::{BootInfo, entry_point};

@@ -42,7 +42,7 @@ async fn boot_sector() -> Outcome {
     ensure_eq!(sector[510..], [0x55, 0xaa], "boot signature");
     ensure_eq!(&sector[54..59], b"FAT16", "file-system type field");
     let mut again = [0u8; SECTOR];
-    virtio::read_async(0, &mut again)
+    virtio::read_async(virtio::Unit::Data, 0, &mut again)
         .await
         .map_err(|e| format!("{e:?}"))?;
     ensure!(
@@ -67,18 +67,18 @@ fn scratch_sector() -> Result<u64, IoError> {
 async fn write_read_back() -> Outcome {
     let at = scratch_sector().map_err(|e| format!("{e:?}"))?;
     let mut saved = [0u8; SECTOR];
-    virtio::read_async(at, &mut saved)
+    virtio::read_async(virtio::Unit::Data, at, &mut saved)
         .await
         .map_err(|e| format!("{e:?}"))?;
     let pattern: Vec<u8> = (0..SECTOR).map(|i| (i * 7 + 3) as u8).collect();
-    virtio::write_async(at, &pattern)
+    virtio::write_async(virtio::Unit::Data, at, &pattern)
         .await
         .map_err(|e| format!("{e:?}"))?;
     let mut back = [0u8; SECTOR];
     block::with_device(|d| d.read(at, &mut back))
         .map_err(|e| format!("{e:?}"))?
         .map_err(|e| format!("{e:?}"))?;
-    virtio::write_async(at, &saved)
+    virtio::write_async(virtio::Unit::Data, at, &saved)
         .await
         .map_err(|e| format!("{e:?}"))?;
     ensure!(
@@ -113,7 +113,7 @@ async fn io_yields() -> Outcome {
     let mut while_waiting = 0;
     for i in 0..64 {
         let before = SPINS.load(Ordering::Relaxed);
-        virtio::read_async(i * 8, &mut buf)
+        virtio::read_async(virtio::Unit::Data, i * 8, &mut buf)
             .await
             .map_err(|e| format!("{e:?}"))?;
         while_waiting += SPINS.load(Ordering::Relaxed) - before;

@@ -1,0 +1,56 @@
+//! The swap area: the virtio disk the runner names `lazuli-swap` (made afresh for
+//! every boot), as page-sized slots. `lazuli_vm::SwapSlots` keeps which slots are
+//! in use and by how many entries; this module owns the device.
+//!
+//! What moves pages in and out (reclaim under memory pressure, swap-in on a
+//! fault) is not built yet: the area is found, sized, counted by `swap`, and its
+//! slots read and written whole.
+use super::{BlockDevice, IoError, SECTOR, virtio::VirtioDisk};
+use lazuli_vm::{PAGE_SIZE, SwapEntry, SwapSlots};
+use spin::Mutex;
+
+const SECTORS_PER_PAGE: u64 = PAGE_SIZE / SECTOR as u64;
+
+struct SwapArea {
+    disk: VirtioDisk,
+    slots: SwapSlots,
+}
+
+static SWAP: Mutex<Option<SwapArea>> = Mutex::new(None);
+
+/// Makes `disk` the swap area (boot time).
+pub fn attach(disk: VirtioDisk) {
+    let slots = SwapSlots::new(disk.sectors() / SECTORS_PER_PAGE);
+    *SWAP.lock() = Some(SwapArea { disk, slots });
+}
+
+/// (pages in use, pages in all); None without a swap area.
+pub fn usage() -> Option<(u64, u64)> {
+    SWAP.lock()
+        .as_ref()
+        .map(|a| (a.slots.used(), a.slots.total()))
+}
+
+/// A free slot, referred to once; None when the area is full or missing.
+pub fn allocate() -> Option<SwapEntry> {
+    SWAP.lock().as_mut()?.slots.allocate()
+}
+
+/// One entry stops referring to `slot`; true if it is free now.
+pub fn release(slot: SwapEntry) -> bool {
+    SWAP.lock().as_mut().is_some_and(|a| a.slots.release(slot))
+}
+
+/// Writes one page to `slot`, waiting for the device.
+pub fn write_page(slot: SwapEntry, page: &[u8; PAGE_SIZE as usize]) -> Result<(), IoError> {
+    let mut area = SWAP.lock();
+    let area = area.as_mut().ok_or(IoError::NoDevice)?;
+    area.disk.write(slot.0 * SECTORS_PER_PAGE, page)
+}
+
+/// Reads the page in `slot`, waiting for the device.
+pub fn read_page(slot: SwapEntry, page: &mut [u8; PAGE_SIZE as usize]) -> Result<(), IoError> {
+    let mut area = SWAP.lock();
+    let area = area.as_mut().ok_or(IoError::NoDevice)?;
+    area.disk.read(slot.0 * SECTORS_PER_PAGE, page)
+}
