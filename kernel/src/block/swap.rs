@@ -2,9 +2,8 @@
 //! every boot), as page-sized slots. `lazuli_vm::SwapSlots` keeps which slots are
 //! in use and by how many entries; this module owns the device.
 //!
-//! What moves pages in and out (reclaim under memory pressure, swap-in on a
-//! fault) is not built yet: the area is found, sized, counted by `swap`, and its
-//! slots read and written whole.
+//! What moves pages in and out is `vm::swap`: reclaim when a fault finds no free
+//! frame, swap-in on the next touch.
 use super::{BlockDevice, IoError, SECTOR, virtio::VirtioDisk};
 use lazuli_vm::{PAGE_SIZE, SwapEntry, SwapSlots};
 use spin::Mutex;
@@ -34,6 +33,13 @@ pub fn usage() -> Option<(u64, u64)> {
 /// A free slot, referred to once; None when the area is full or missing.
 pub fn allocate() -> Option<SwapEntry> {
     SWAP.lock().as_mut()?.slots.allocate()
+}
+
+/// One more entry refers to `slot` (fork copied it).
+pub fn share(slot: SwapEntry) {
+    if let Some(area) = SWAP.lock().as_mut() {
+        area.slots.share(slot);
+    }
 }
 
 /// One entry stops referring to `slot`; true if it is free now.

@@ -145,3 +145,13 @@ pub fn page_for_fault(file: FileKey, index: u64) -> Result<PhysFrame, Why> {
         _ => Why::Io,
     })
 }
+
+/// Reclaim's first source: the page cache's clean pages that no task maps (they
+/// are read again on their next use). Called from a fault that found no free
+/// frame; gives up (0) if the storage is busy. Returns how many it freed.
+pub fn shed_clean_pages() -> usize {
+    match STORAGE.try_lock() {
+        Some(mut guard) => guard.as_mut().map_or(0, |s| s.cache.drop_clean()),
+        None => 0,
+    }
+}

@@ -5,7 +5,7 @@
 //! physical-memory map) and walks its own tables to free ranges. It knows nothing of
 //! regions: what should be mapped is decided in `lazuli_vm`; this is the cache.
 use super::{frame, frame::TableFrames, phys_to_virt};
-use lazuli_vm::layout::USER_END;
+use lazuli_vm::{SwapEntry, layout::USER_END};
 use spin::Once;
 use x86_64::{
     PhysAddr, VirtAddr,
@@ -173,6 +173,33 @@ impl PageTables {
         unsafe { visit_level(table(self.root), 4, 0, start, end.min(USER_END), &mut visit) };
     }
 
+    /// Calls `visit(address, slot)` for every swapped-out page of the user part.
+    pub fn for_each_swapped(&mut self, mut visit: impl FnMut(u64, SwapEntry)) {
+        let mut pages = alloc::vec::Vec::new();
+        // SAFETY: `&mut self` owns the root and the user-part tables below it.
+        unsafe { swapped_level(table(self.root), 4, 0, &mut pages) };
+        pages.into_iter().for_each(|(page, slot)| visit(page, slot));
+    }
+
+    /// Makes the (unused) entry for `page` name swap `slot`, creating tables on
+    /// the way (counted into `tables_created`).
+    pub fn place_swapped(
+        &mut self,
+        page: u64,
+        slot: SwapEntry,
+        tables_created: &mut usize,
+    ) -> Result<(), OutOfFrames> {
+        // Frame 0 is never handed out: a placeholder while the walk builds tables.
+        let placeholder = PhysFrame::containing_address(PhysAddr::new(0));
+        self.map(page, placeholder, Flags::PRESENT, tables_created)?;
+        let entry = self.leaf(page).expect("just mapped");
+        set_swapped(entry, slot);
+        if self.is_active() {
+            tlb::flush(VirtAddr::new(page));
+        }
+        Ok(())
+    }
+
     /// The leaf entry mapping `page`, if its tables exist (the entry may be unused).
     pub fn leaf(&mut self, page: u64) -> Option<&mut PageTableEntry> {
         let addr = VirtAddr::new(page);
@@ -284,6 +311,12 @@ unsafe fn free_level(
         let lo = base + ((i as u64) << (12 + 9 * (level - 1)));
         let child = leaf_frame(entry);
         if level == 1 {
+            if let Some(slot) = swapped(entry) {
+                // Not present, not counted: its slot loses one user.
+                crate::block::swap::release(slot);
+                entry.set_unused();
+                continue;
+            }
             release.release(child);
             entry.set_unused();
             freed.pages += 1;
@@ -343,7 +376,8 @@ unsafe fn visit_level(
             continue;
         }
         let go_on = if level == 1 {
-            visit(lo, entry)
+            // A swapped-out page is not present: no walker of present pages sees it.
+            swapped(entry).is_some() || visit(lo, entry)
         } else {
             let child = entry.frame().expect("4 KiB pages only");
             // SAFETY: (recursion) the child table is ours, per the contract.
@@ -356,11 +390,56 @@ unsafe fn visit_level(
     true
 }
 
+/// The swap slot a leaf entry names, if its page is swapped out.
+pub fn swapped(entry: &PageTableEntry) -> Option<SwapEntry> {
+    SwapEntry::decode(entry.addr().as_u64() | entry.flags().bits())
+}
+
+/// Makes a leaf entry name swap `slot` (not present). A caller changing an entry
+/// of the active space must flush the page.
+pub fn set_swapped(entry: &mut PageTableEntry, slot: SwapEntry) {
+    let raw = slot.encode();
+    entry.set_addr(
+        PhysAddr::new(raw & !0xfff),
+        Flags::from_bits_retain(raw & 0xfff),
+    );
+}
+
 /// The frame a used entry points at. A leaf may be *inaccessible* rather than
 /// present — `mprotect(…, none)` clears PRESENT but keeps the frame (and its data) —
 /// so leaves are read by address, not through `frame()` (which wants PRESENT).
 pub fn leaf_frame(entry: &PageTableEntry) -> PhysFrame {
     PhysFrame::containing_address(entry.addr())
+}
+
+/// Collects (address, slot) of the swapped leaves below `t` (a table at `level`
+/// whose first entry maps `base`).
+///
+/// # Safety
+/// `t` and every table below it must belong to the caller's address space.
+unsafe fn swapped_level(
+    t: &PageTable,
+    level: u32,
+    base: u64,
+    out: &mut alloc::vec::Vec<(u64, SwapEntry)>,
+) {
+    let span = 1u64 << (12 + 9 * (level - 1));
+    let entries = if level == 4 { 256 } else { 512 };
+    for (i, entry) in t.iter().enumerate().take(entries) {
+        let lo = base + i as u64 * span;
+        if entry.is_unused() {
+            continue;
+        }
+        if level == 1 {
+            if let Some(slot) = swapped(entry) {
+                out.push((lo, slot));
+            }
+        } else {
+            let child = entry.frame().expect("4 KiB pages only");
+            // SAFETY: (recursion) the child table is ours, per the contract.
+            unsafe { swapped_level(table(child), level - 1, lo, out) };
+        }
+    }
 }
 
 /// Copies the present structure below `from` into `to` (tables at `level`), leaves
@@ -382,6 +461,12 @@ unsafe fn share_level(
         }
         let frame = leaf_frame(entry);
         if level == 1 {
+            if let Some(slot) = swapped(entry) {
+                // The child refers to the same slot.
+                crate::block::swap::share(slot);
+                set_swapped(&mut to[i], slot);
+                continue;
+            }
             let flags = entry.flags() - Flags::WRITABLE;
             entry.set_flags(flags);
             to[i].set_frame(frame, flags);

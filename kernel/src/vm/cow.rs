@@ -17,12 +17,21 @@ impl AddressSpace {
         let old = entry.frame().expect("present");
         let flags = flags_for(prot) | Flags::WRITABLE;
         match cow_action(frame::owners(old)) {
-            CowAction::ReuseInPlace => entry.set_flags(flags),
+            CowAction::ReuseInPlace => {
+                entry.set_flags(flags);
+                self.resident.insert(page); // private again: reclaim may take it
+            }
             CowAction::CopyPage => {
-                let new = frame::allocate().ok_or(OutOfFrames)?;
+                let new = self.user_frame(false)?;
+                // Reclaim may have changed the tables: find the entry again.
+                let entry = self
+                    .tables
+                    .leaf(page)
+                    .expect("a copy-on-write page is present");
                 frame::copy(old, new);
                 entry.set_frame(new, flags);
                 frame::release(old);
+                self.resident.insert(page);
             }
         }
         self.flush(page);

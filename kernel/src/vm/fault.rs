@@ -4,8 +4,9 @@
 //! the access must fail. Only the task's own accesses come here (ring-3 code or the
 //! user-access routines); the trap panics for any other fault.
 use super::active;
+use super::swap::SwapInError;
 use crate::fs::mapped;
-use lazuli_vm::{Access, FaultAction, FaultReport, Why, resolve_fault, resolve_fault_with};
+use lazuli_vm::{Access, FaultAction, FaultReport, Prot, Why, resolve_fault, resolve_fault_with};
 
 /// Satisfies a fault of the task's own access on `addr`, or says why it cannot be.
 pub fn handle(addr: u64, access: Access, present: bool) -> Result<(), FaultReport> {
@@ -17,6 +18,17 @@ pub fn handle(addr: u64, access: Access, present: bool) -> Result<(), FaultRepor
         } else {
             resolve_fault(&space.regions, addr, access, present)
         };
+        if !present && !matches!(action, FaultAction::Kill(_)) {
+            // An allowed touch of a page written to the swap area: bring it back.
+            let page = lazuli_vm::page_down(addr);
+            if let Some(slot) = space.swapped_slot(page) {
+                let prot = space.regions.find(addr).map_or(Prot::NONE, |r| r.prot);
+                return space.swap_in(page, slot, prot).map_err(|e| match e {
+                    SwapInError::OutOfFrames => report(Why::OutOfMemory),
+                    SwapInError::Io => report(Why::Io),
+                });
+            }
+        }
         match action {
             FaultAction::MapZeroed { page, prot } => space.map_zeroed(page, prot).map_err(oom),
             FaultAction::CopyOnWrite { page, prot } => space.resolve_cow(page, prot).map_err(oom),

@@ -29,6 +29,7 @@ impl AddressSpace {
             present: 0,
             table_pages: 1,
             files: self.files.clone(),
+            resident: self.resident.clone(),
         })
     }
 
@@ -36,6 +37,7 @@ impl AddressSpace {
     /// of shared file mappings, which stay the file's one copy in both. On
     /// running out of frames the partial copy is freed and nothing leaks.
     pub fn fork_copy(&mut self) -> Result<Self, OutOfFrames> {
+        self.make_room(self.table_pages);
         let mut child = self.empty_child()?;
         let mut result = Ok(());
         let regions = &self.regions;
@@ -66,6 +68,23 @@ impl AddressSpace {
             }
             result.is_ok()
         });
+        if result.is_ok() {
+            // Pages in the swap area: the child refers to the same slots.
+            let mut swapped = alloc::vec::Vec::new();
+            self.tables
+                .for_each_swapped(|page, slot| swapped.push((page, slot)));
+            for (page, slot) in swapped {
+                crate::block::swap::share(slot);
+                if let Err(e) = child
+                    .tables
+                    .place_swapped(page, slot, &mut child.table_pages)
+                {
+                    crate::block::swap::release(slot);
+                    result = Err(e);
+                    break;
+                }
+            }
+        }
         result.map(|()| child) // on Err, dropping `child` frees what was copied
     }
 
@@ -75,6 +94,8 @@ impl AddressSpace {
     /// shares released) and the parent keeps its pages, some now read-only — the
     /// next write to them just restores write access (the owner count is back to 1).
     pub fn fork_cow(&mut self) -> Result<Self, OutOfFrames> {
+        // The child's tables (as many as ours) may have to come from reclaim.
+        self.make_room(self.table_pages);
         let mut child = self.empty_child()?;
         let (pages, tables, result) =
             frame::sharing(|share| self.tables.share_into(&mut child.tables, &mut |f| share(f)));

@@ -10,6 +10,7 @@
 //! - `cow`    — the copy-on-write fault
 //! - `map`    — `map`, `munmap`, `mprotect`
 //! - `file`   — file regions: cached pages mapped, stores harvested for write-back
+//! - `swap`   — reclaim (clean cache pages, then the clock over anonymous pages) and swap-in
 //! - `calls`  — the VM system calls on the active space
 
 pub mod active;
@@ -20,3 +21,4 @@ pub mod file;
 pub mod fork;
 pub mod map;
 pub mod space;
+pub mod swap;

@@ -5,7 +5,7 @@ use crate::mem::{
     paging::{OutOfFrames, PageTables},
 };
 use alloc::collections::BTreeSet;
-use lazuli_vm::{Break, FileKey, Prot, RegionSet, fresh_task_regions};
+use lazuli_vm::{Break, Clock, FileKey, Prot, RegionSet, fresh_task_regions};
 use x86_64::structures::paging::PageTableFlags as Flags;
 
 pub struct AddressSpace {
@@ -17,6 +17,8 @@ pub struct AddressSpace {
     /// The files this space's regions map (the page cache counts this space as
     /// one mapper of each; see `file`).
     pub(super) files: BTreeSet<FileKey>,
+    /// Resident anonymous pages, in the order reclaim looks at them (see `swap`).
+    pub(super) resident: Clock<u64>,
 }
 
 impl AddressSpace {
@@ -29,6 +31,7 @@ impl AddressSpace {
             present: 0,
             table_pages: 1,
             files: BTreeSet::new(),
+            resident: Clock::new(),
         })
     }
 
@@ -71,13 +74,14 @@ impl AddressSpace {
 
     /// Maps a freshly zeroed frame at `page` with `prot`.
     pub fn map_zeroed(&mut self, page: u64, prot: Prot) -> Result<(), OutOfFrames> {
-        let frame = frame::allocate_zeroed().ok_or(OutOfFrames)?;
+        let frame = self.user_frame(true)?;
         let result = self
             .tables
             .map(page, frame, flags_for(prot), &mut self.table_pages);
         match result {
             Ok(()) => {
                 self.present += 1;
+                self.resident.insert(page);
                 Ok(())
             }
             Err(e) => {
