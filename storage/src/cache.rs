@@ -97,6 +97,14 @@ impl<P> FilePages<P> {
         gone.into_values().map(|e| e.page).collect()
     }
 
+    /// Drops page `index` if it is cached and clean (reclaim); returns it.
+    pub fn remove_clean(&mut self, index: u64) -> Option<P> {
+        match self.pages.get(&index) {
+            Some(e) if !e.dirty => self.pages.remove(&index).map(|e| e.page),
+            _ => None,
+        }
+    }
+
     /// Drops every page, dirty or not (the file is gone); returns them.
     pub fn drop_all(&mut self) -> Vec<P> {
         core::mem::take(&mut self.pages)
@@ -160,6 +168,18 @@ mod tests {
         let parts: Vec<_> = pages_of(4000, 5000).collect();
         assert_eq!(parts, [(0, 4000..4096), (1, 0..4096), (2, 0..808)]);
         assert_eq!(pages_of(8192, 0).count(), 0);
+    }
+
+    #[test]
+    fn only_a_clean_page_is_removed_alone() {
+        let mut f = FilePages::new();
+        f.insert_clean(0, 'a');
+        f.insert_clean(1, 'b');
+        f.mark_dirty(1);
+        assert_eq!(f.remove_clean(1), None, "dirty: it must be written first");
+        assert_eq!(f.remove_clean(2), None, "not cached");
+        assert_eq!(f.remove_clean(0), Some('a'));
+        assert_eq!((f.len(), f.get(0)), (1, None));
     }
 
     #[test]

@@ -33,6 +33,9 @@ pub fn reads(extents: &[Extent], start: u64, end: u64, max: usize) -> Vec<Read> 
     let mut out: Vec<Read> = Vec::new();
     let mut file_at = 0u64;
     for e in extents {
+        if file_at >= end {
+            break;
+        }
         let (lo, hi) = (file_at.max(start), (file_at + e.len).min(end));
         file_at += e.len;
         if lo >= hi {

@@ -75,7 +75,7 @@ impl<T: Copy> Clock<T> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
-    use std::{collections::BTreeMap, vec, vec::Vec};
+    use std::{collections::BTreeMap, vec::Vec};
 
     #[test]
     fn a_used_page_gets_a_second_chance_and_an_idle_one_goes() {
@@ -83,7 +83,7 @@ mod tests {
         for page in 0..3u64 {
             clock.insert(page);
         }
-        let mut accessed = vec![true, false, true];
+        let mut accessed = [true, false, true];
         let victim = clock.select(|p| {
             let bit = core::mem::replace(&mut accessed[p as usize], false);
             if bit {

@@ -61,9 +61,13 @@ pub struct CachedFile {
 
 impl CachedFile {
     /// The disk copy changed (written back, truncated): now `on_disk` bytes long.
+    /// Its clusters are looked up again only if its length changed (a write-back
+    /// within the file moves no cluster).
     pub fn disk_changed(&mut self, on_disk: u64) {
+        if on_disk != self.on_disk {
+            self.extents = None;
+        }
         self.on_disk = on_disk;
-        self.extents = None;
         self.generation += 1;
     }
 }

@@ -149,9 +149,65 @@ pub fn page_for_fault(file: FileKey, index: u64) -> Result<PhysFrame, Why> {
 /// Reclaim's first source: the page cache's clean pages that no task maps (they
 /// are read again on their next use). Called from a fault that found no free
 /// frame; gives up (0) if the storage is busy. Returns how many it freed.
+///
+/// A pass looks at every cached page: after one that found nothing, the next
+/// [`SHED_SKIP`] calls return 0 at once (while a task maps a large file, every
+/// cached page is mapped, and a pass per fault would cost the whole cache each).
 pub fn shed_clean_pages() -> usize {
-    match STORAGE.try_lock() {
+    use core::sync::atomic::{AtomicUsize, Ordering};
+    static SKIP: AtomicUsize = AtomicUsize::new(0);
+    if SKIP.load(Ordering::Relaxed) > 0 {
+        SKIP.fetch_sub(1, Ordering::Relaxed);
+        return 0;
+    }
+    let shed = match STORAGE.try_lock() {
         Some(mut guard) => guard.as_mut().map_or(0, |s| s.cache.drop_clean()),
         None => 0,
+    };
+    if shed == 0 {
+        SKIP.store(SHED_SKIP, Ordering::Relaxed);
+    }
+    shed
+}
+
+/// Reclaims that skip the cache after a fruitless pass over it.
+const SHED_SKIP: usize = 1024;
+
+/// Reclaim of a file page one task maps alone (its two owners: the cache and that
+/// mapping), which the caller has just unmapped: the page is written to the file
+/// first if the mapping `stored` to it (or it was dirty already), then leaves the
+/// cache, its next touch reading it again. False — the caller maps it back —
+/// if the storage is busy, the cache no longer holds `frame` as that page, or the
+/// write failed.
+pub fn evict_cached(file: FileKey, index: u64, frame: PhysFrame, stored: bool) -> bool {
+    let Some(mut guard) = STORAGE.try_lock() else {
+        return false;
+    };
+    let Some(s) = guard.as_mut() else {
+        return false;
+    };
+    let id = FileId::from_key(file);
+    let Some(f) = s.cache.get_mut(id) else {
+        return false;
+    };
+    if f.pages.get(index) != Some(&frame) {
+        return false;
+    }
+    if stored {
+        f.pages.mark_dirty(index);
+    }
+    if f.pages.is_dirty(index) && files::write_back(s, id).is_err() {
+        return false;
+    }
+    match s
+        .cache
+        .get_mut(id)
+        .and_then(|f| f.pages.remove_clean(index))
+    {
+        Some(page) => {
+            super::cache::release(alloc::vec![page]);
+            true
+        }
+        None => false,
     }
 }

@@ -204,15 +204,23 @@ impl Storage {
         path: &path::Path,
     ) -> Result<Vec<lazuli_storage::layout::Extent>, FileError> {
         let mut file = self.dir(&[])?.open_file(path.as_str()).map_err(error)?;
-        file.extents()
-            .map(|e| {
-                e.map(|e| lazuli_storage::layout::Extent {
+        // The crate gives one extent per cluster: consecutive clusters are merged,
+        // so that a file written in one go is one extent (a fault looks its page
+        // up in this list).
+        let mut merged: Vec<lazuli_storage::layout::Extent> = Vec::new();
+        for e in file.extents() {
+            let e = e.map_err(error)?;
+            match merged.last_mut() {
+                Some(last) if last.volume_offset + last.len == e.offset => {
+                    last.len += u64::from(e.size)
+                }
+                _ => merged.push(lazuli_storage::layout::Extent {
                     volume_offset: e.offset,
                     len: u64::from(e.size),
-                })
-                .map_err(error)
-            })
-            .collect()
+                }),
+            }
+        }
+        Ok(merged)
     }
 
     /// First sector of the volume on the device.

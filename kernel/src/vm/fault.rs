@@ -38,6 +38,7 @@ pub fn handle(addr: u64, access: Access, present: bool) -> Result<(), FaultRepor
                 file,
                 index,
             } => {
+                space.make_room(1); // the page may have to be read into the cache
                 let frame = mapped::page_for_fault(file, index).map_err(report)?;
                 space.map_cached(page, frame, prot).map_err(oom)
             }
@@ -47,6 +48,7 @@ pub fn handle(addr: u64, access: Access, present: bool) -> Result<(), FaultRepor
                 file,
                 index,
             } => {
+                space.make_room(1);
                 let frame = mapped::page_for_fault(file, index).map_err(report)?;
                 space.map_copy(page, frame, prot).map_err(oom)
             }

@@ -41,7 +41,10 @@ impl AddressSpace {
             .tables
             .map(page, frame, flags_for(prot), &mut self.table_pages);
         match result {
-            Ok(()) => self.present += 1,
+            Ok(()) => {
+                self.present += 1;
+                self.resident.insert(page);
+            }
             Err(_) => frame::release(frame),
         }
         result
@@ -49,13 +52,20 @@ impl AddressSpace {
 
     /// Maps a private copy of the cache's `frame` at `page` (not present).
     pub fn map_copy(&mut self, page: u64, frame: PhysFrame, prot: Prot) -> Result<(), OutOfFrames> {
-        let copy = frame::allocate().ok_or(OutOfFrames)?;
-        frame::copy(frame, copy);
+        // Held while reclaim may run, so that it cannot drop the page being copied.
+        frame::share(frame);
+        let copy = self.user_frame(false);
+        let copy = copy.inspect(|&copy| frame::copy(frame, copy));
+        frame::release(frame);
+        let copy = copy?;
         let result = self
             .tables
             .map(page, copy, flags_for(prot), &mut self.table_pages);
         match result {
-            Ok(()) => self.present += 1,
+            Ok(()) => {
+                self.present += 1;
+                self.resident.insert(page);
+            }
             Err(_) => frame::free(copy),
         }
         result

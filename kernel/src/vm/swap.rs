@@ -6,9 +6,9 @@
 //! anonymous pages, chosen by the clock (`lazuli_vm::Clock`: second chance over
 //! the entries' accessed bits) and written to a swap slot. Order: unmap (the entry
 //! names the slot now), flush, write, then free the frame — the page is never
-//! reachable while its bytes are in flight. A page shared copy-on-write (owners
-//! > 1) is **skipped**, never evicted: without a reverse map its other mappings
-//! could not be told. Page-table pages and kernel frames are never candidates.
+//! reachable while its bytes are in flight. A page shared copy-on-write (more
+//! than one owner) is **skipped**, never evicted: without a reverse map its other
+//! mappings could not be told. Page-table pages and kernel frames are never candidates.
 //!
 //! A touch of a swapped page faults (not present); the fault path finds the slot
 //! in the entry and [`AddressSpace::swap_in`] reads it back into a fresh frame.
@@ -26,12 +26,15 @@ use crate::{
         paging::{OutOfFrames, leaf_frame, set_swapped, swapped},
     },
 };
-use lazuli_vm::{Prot, SwapEntry, Verdict};
+use lazuli_vm::{FileKey, Prot, RegionKind, RegionSet, SwapEntry, Verdict};
 use x86_64::structures::paging::{PageTableFlags as Flags, PhysFrame};
 
 /// Free frames reclaim keeps: a fault's page-table pages (up to 3) and room for
 /// the kernel, so that reclaim itself never starts from nothing.
 const RESERVE: usize = 16;
+
+/// Victims one reclaim tries before it gives up.
+const EVICT_TRIES: usize = 8;
 
 /// Why a swap-in failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,13 +76,16 @@ impl AddressSpace {
         if crate::fs::mapped::shed_clean_pages() > 0 {
             return true;
         }
-        self.evict_one()
+        // A victim that cannot go after all leaves the ring; try a few more.
+        (0..EVICT_TRIES).any(|_| self.evict_one())
     }
 
-    /// Writes one idle anonymous page of this space to the swap area.
+    /// Evicts one idle page of this space: an anonymous page (or a private copy)
+    /// to the swap area, or a file page it alone maps back to its file.
     fn evict_one(&mut self) -> bool {
         let active = self.tables.is_active();
         let tables = &mut self.tables;
+        let regions = &self.regions;
         let victim = self.resident.select(|page| {
             let Some(entry) = tables.leaf(page) else {
                 return Verdict::Gone;
@@ -88,10 +94,11 @@ impl AddressSpace {
             if entry.is_unused() || swapped(entry).is_some() || !flags.contains(Flags::PRESENT) {
                 return Verdict::Gone;
             }
-            if frame::owners(leaf_frame(entry)) > 1 {
-                // Shared copy-on-write (or a file page): skipped, and out of the
-                // ring, so that scans stay short; a write that makes it private
-                // again puts it back (`cow`).
+            let owners = frame::owners(leaf_frame(entry));
+            if owners > 1 && !(owners == 2 && file_page(regions, page).is_some()) {
+                // Shared copy-on-write, or a file page others map too: skipped,
+                // and out of the ring, so that scans stay short; a write that
+                // makes it private again puts it back (`cow`).
                 return Verdict::Gone;
             }
             if flags.contains(Flags::ACCESSED) {
@@ -106,6 +113,12 @@ impl AddressSpace {
         let Some(page) = victim else {
             return false;
         };
+        let entry = self.tables.leaf(page).expect("the victim is present");
+        if frame::owners(leaf_frame(entry)) == 2
+            && let Some((file, index, shared)) = file_page(&self.regions, page)
+        {
+            return self.evict_file_page(page, file, index, shared);
+        }
         let Some(slot) = swap::allocate() else {
             self.resident.insert(page); // still resident; the area is full
             return false;
@@ -126,6 +139,30 @@ impl AddressSpace {
         frame::release(old);
         self.present -= 1;
         true
+    }
+
+    /// Evicts a file page this space alone maps (the cache is its other owner):
+    /// unmapped and flushed first, written to the file if it was stored to, then
+    /// dropped from the cache; its next touch reads it again. Mapped back if the
+    /// cache cannot let it go.
+    fn evict_file_page(&mut self, page: u64, file: FileKey, index: u64, shared: bool) -> bool {
+        let entry = self.tables.leaf(page).expect("the victim is present");
+        let (old, flags) = (leaf_frame(entry), entry.flags());
+        entry.set_unused();
+        self.flush(page);
+        let stored = shared && flags.contains(Flags::DIRTY);
+        if crate::fs::mapped::evict_cached(file, index, old, stored) {
+            frame::release(old); // this mapping's share: the last one
+            self.present -= 1;
+            return true;
+        }
+        // Not the cache's page after all (a private copy shared by fork), or the
+        // write failed: mapped back, and left out of the ring (skipped, like
+        // other shared pages).
+        let entry = self.tables.leaf(page).expect("just unmapped");
+        entry.set_frame(old, flags);
+        self.flush(page);
+        false
     }
 
     /// The swap slot the entry for `page` names, if the page is swapped out.
@@ -149,5 +186,13 @@ impl AddressSpace {
         self.present += 1;
         self.resident.insert(page);
         Ok(())
+    }
+}
+
+/// The file page `page` shows, if it lies in a file region: (file, index, shared).
+fn file_page(regions: &RegionSet, page: u64) -> Option<(FileKey, u64, bool)> {
+    match regions.find(page)?.kind {
+        RegionKind::File(map) => Some((map.file, map.page_of(page), map.shared)),
+        _ => None,
     }
 }

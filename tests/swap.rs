@@ -1,0 +1,184 @@
+//! Reclaim and swap (CONTRACTS.md section 10) on a 64 MiB machine, through the
+//! shell: more memory than the machine has, filled and read back page by page
+//! with `fill`/`check`; a fork of a swapped task; a kill with pages in swap; the
+//! old out-of-memory kill with `--swap 0`; a file larger than memory mapped
+//! private and read twice. The big runs of the issue, in a group of their own.
+#[allow(dead_code)]
+#[path = "files/support.rs"]
+mod support;
+
+use libtest_mimic::{Arguments, Failed, Trial};
+use std::fs;
+use support::{expect_output, host, s, scratch, session, tail};
+
+fn main() {
+    let args = Arguments::from_args();
+    let trials = vec![
+        Trial::test(
+            "bios::192_mib_filled_and_checked_in_64_mib",
+            more_than_memory,
+        ),
+        Trial::test(
+            "bios::a_fork_of_a_swapped_task_keeps_both_copies",
+            fork_swapped,
+        ),
+        Trial::test("bios::without_swap_the_toucher_dies_out_of_memory", no_swap),
+        Trial::test(
+            "bios::a_96_mib_file_mapped_private_is_read_twice_in_64_mib",
+            big_file,
+        ),
+    ];
+    libtest_mimic::run(&args, trials).exit();
+}
+
+const MEMORY: &[&str] = &["--memory", "64"];
+
+/// `swap: U of T pages used` → U.
+fn swap_used(line: &str) -> Option<u64> {
+    line.strip_prefix("swap: ")?.split(' ').next()?.parse().ok()
+}
+
+fn out<'a>(lines: &'a [String], cmd: &str) -> Result<&'a [String], Failed> {
+    support::output_of(lines, cmd).ok_or_else(|| format!("no `{cmd}`\n{}", tail(lines)).into())
+}
+
+/// 192 MiB in 64 MiB: every page right, the swap area in use meanwhile; then a
+/// task killed with 64 MiB of pages, many in swap. After each, every slot and
+/// every frame is back.
+fn more_than_memory() -> Result<(), Failed> {
+    let fill = "vm map 201326592 rw; fill $+0 201326592 3; check $+0 201326592 3; swap";
+    let kill = "vm map 67108864 rw; fill $+0 67108864 1; swap; r 0x10";
+    let input = format!("free\n{fill}\nswap\nfree\n{kill}\nswap\nfree\n");
+    let mut args = vec!["--no-disk"];
+    args.extend(MEMORY);
+    let (lines, code) = session(&args, &input)?;
+    let filled = out(&lines, fill)?;
+    let want_head = [
+        "map(201326592, rw) = 0x400000",
+        "fill(0x400000, 201326592, 3) = 49152 pages",
+        "check(0x400000, 201326592, 3) = 49152 pages ok",
+    ];
+    if filled.len() != 4 || filled[..3] != want_head {
+        return Err(format!("`{fill}`: {filled:?}").into());
+    }
+    let used = swap_used(&filled[3]).ok_or(format!("swap line {:?}", filled[3]))?;
+    if used < 49152 - 13312 {
+        return Err(format!("only {used} pages in swap: 192 MiB do not fit 64 MiB").into());
+    }
+    let killed = out(&lines, kill)?;
+    if !killed
+        .iter()
+        .any(|l| l == "vm: killed: page fault at 0x10 (read, not mapped)")
+        || !killed.iter().any(|l| swap_used(l).is_some_and(|u| u > 0))
+    {
+        return Err(format!("`{kill}`: {killed:?}").into());
+    }
+    // After each task: no slot in use, the boot's free frames back.
+    let swaps: Vec<&String> = lines
+        .iter()
+        .filter(|l| l.starts_with("swap: 0 of "))
+        .collect();
+    let frees: Vec<&String> = lines.iter().filter(|l| l.starts_with("free: ")).collect();
+    if swaps.len() < 2 || frees.len() != 3 || frees.iter().any(|f| f != &frees[0]) || code != 0 {
+        return Err(format!(
+            "swap {swaps:?}, free {frees:?}, exit {code}\n{}",
+            tail(&lines)
+        )
+        .into());
+    }
+    Ok(())
+}
+
+/// A 96 MiB task, mostly swapped, forks; the child rewrites half and both check
+/// their own data.
+fn fork_swapped() -> Result<(), Failed> {
+    let cmd = "vm map 100663296 rw; fill $+0 100663296 5; fork { check $+0 100663296 5; fill $+0 50331648 6; check $+0 50331648 6 }; check $+0 100663296 5";
+    let mut args = vec!["--no-disk"];
+    args.extend(MEMORY);
+    let (lines, code) = session(&args, &format!("{cmd}\nswap\n"))?;
+    expect_output(
+        &lines,
+        cmd,
+        &[
+            "map(100663296, rw) = 0x400000",
+            "fill(0x400000, 100663296, 5) = 24576 pages",
+            "check(0x400000, 100663296, 5) = 24576 pages ok",
+            "fill(0x400000, 50331648, 6) = 12288 pages",
+            "check(0x400000, 50331648, 6) = 12288 pages ok",
+            "fork: child exited 0",
+            "check(0x400000, 100663296, 5) = 24576 pages ok",
+        ],
+    )?;
+    expect_output(&lines, "swap", &["swap: 0 of 131072 pages used"])?;
+    if code != 0 {
+        return Err(format!("exit {code}").into());
+    }
+    Ok(())
+}
+
+/// `--swap 0`: a task touching more than memory is killed `(out of memory)`, and
+/// the machine goes on.
+fn no_swap() -> Result<(), Failed> {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_lazuli"))
+        .args([
+            "--memory",
+            "64",
+            "--swap",
+            "0",
+            "--no-disk",
+            "--timeout",
+            "120",
+        ])
+        .args(["--exec", "vm map 100663296 rw; fill $+0 100663296 1; swap"])
+        .output()?;
+    let text = String::from_utf8_lossy(&out.stdout).replace('\r', "");
+    let lines: Vec<&str> = text.lines().collect();
+    let killed = lines
+        .iter()
+        .any(|l| l.starts_with("vm: killed: page fault at 0x") && l.ends_with(" (out of memory)"));
+    if !killed || out.status.code() != Some(1) {
+        return Err(format!("exit {:?}: {lines:?}", out.status.code()).into());
+    }
+    Ok(())
+}
+
+/// A 96 MiB file (the `fill` pattern of seed 9, made on the host) mapped private
+/// and checked twice in 64 MiB: its clean pages leave the cache under pressure and
+/// are read again.
+fn big_file() -> Result<(), Failed> {
+    let dir = scratch("swap-big-file");
+    let pages = 96 * 256u64;
+    let mut bytes = vec![0u8; (pages * 4096) as usize];
+    for i in 0..pages {
+        let v = 9u64.wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(i);
+        for at in [0, 4088] {
+            let o = (i * 4096) as usize + at;
+            bytes[o..o + 8].copy_from_slice(&v.to_le_bytes());
+        }
+    }
+    fs::write(dir.join("big.bin"), &bytes)?;
+    let img = dir.join("big.img");
+    host("mkfs.fat", &["-C", "-F", "32", s(&img), "262144"])?;
+    host(
+        "mcopy",
+        &["-i", s(&img), s(&dir.join("big.bin")), "::BIG.BIN"],
+    )?;
+    let cmd = "vm mapf BIG.BIN 0 100663296 r private; check $+0 100663296 9; check $+0 100663296 9";
+    let mut args = vec!["--disk", s(&img)];
+    args.extend(MEMORY);
+    let (lines, code) = session(&args, &format!("{cmd}\n"))?;
+    expect_output(
+        &lines,
+        cmd,
+        &[
+            "mapf(BIG.BIN, 0, 100663296, r, private) = 0x400000",
+            "check(0x400000, 100663296, 9) = 24576 pages ok",
+            "check(0x400000, 100663296, 9) = 24576 pages ok",
+        ],
+    )?;
+    if code != 0 {
+        return Err(format!("exit {code}").into());
+    }
+    fs::remove_dir_all(dir)?;
+    Ok(())
+}
