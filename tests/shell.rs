@@ -429,13 +429,16 @@ fn bench_prints_every_figure(out: &[String], code: i32) -> Result<(), String> {
         "exit_free_256",
         "exit_free_16384",
         "disk_read_512",
-        "disk_read_4k",
+        "data_disk_read_4k",
         "disk_read_4k_polled",
         "file_write_1mib",
         "file_read_1mib_cold",
         "file_read_1mib_cached",
         "file_read_fault",
         "file_private_write_fault",
+        "disk_read_4k",
+        "swap_out",
+        "swap_in",
     ];
     let well_formed = |name: &str| {
         out.iter().any(|l| {

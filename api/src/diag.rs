@@ -17,6 +17,13 @@ pub trait Diagnostics: Sync {
     /// interrupt), or `polled` as a fault handler would (interrupts off, polling
     /// the device); None without a disk.
     fn disk_read_ticks(&self, bytes: usize, polled: bool) -> Option<u64>;
+    /// Ticks for reading one page from the swap disk as swap-in does; None
+    /// without a swap area.
+    fn swap_read_ticks(&self) -> Option<u64>;
+    /// Evicts the caller's page at `addr` to the swap area now, as reclaim does;
+    /// the ticks it took, or None if the page cannot go (not present, shared,
+    /// a file page, no swap area).
+    fn swap_out_ticks(&self, addr: usize) -> Option<u64>;
 }
 
 static DIAGNOSTICS: Once<&'static dyn Diagnostics> = Once::new();
@@ -60,4 +67,19 @@ pub fn breakpoint() {
 /// disk.
 pub fn disk_read_ticks(bytes: usize, polled: bool) -> Option<u64> {
     diagnostics().disk_read_ticks(bytes, polled)
+}
+
+/// Ticks for one page read from the swap disk the way swap-in reads it (polled,
+/// interrupts off): the floor under `bench swap_in` (`disk_read_4k`). None
+/// without a swap area.
+pub fn swap_read_ticks() -> Option<u64> {
+    diagnostics().swap_read_ticks()
+}
+
+/// Evicts the caller's anonymous page at `addr` to the swap area now, exactly as
+/// reclaim would (unmap, flush, write, free) — `bench swap_out`; its next touch
+/// is a swap-in. The ticks it took, or None if the page cannot go (not present,
+/// shared copy-on-write, a file page, no swap area).
+pub fn swap_out_ticks(addr: usize) -> Option<u64> {
+    diagnostics().swap_out_ticks(addr)
 }

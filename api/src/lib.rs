@@ -90,11 +90,14 @@ pub enum ForkError {
     NotInTask,
 }
 
-/// The swap area's use, in pages (`total` 0: there is no swap area).
+/// The swap area's use, in pages (`total` 0: there is no swap area), and the
+/// traffic since boot: pages written to it (reclaim) and read back (swap-in).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SwapUsage {
     pub used: usize,
     pub total: usize,
+    pub written: u64,
+    pub read: u64,
 }
 
 /// One line of `ps`.
@@ -147,6 +150,7 @@ pub trait Kernel: Sync {
     fn tasks(&self) -> Vec<TaskInfo>;
     fn regions(&self) -> Vec<RegionView>;
     fn present_pages(&self) -> Vec<usize>;
+    fn swapped_pages(&self) -> Vec<usize>;
     fn print_cells(&self, cells: &str);
     fn clear_screen(&self);
     fn poweroff(&self, success: bool) -> !;
@@ -267,6 +271,15 @@ pub fn swap() -> SwapUsage {
     kernel().swap()
 }
 
+/// Frames no task's memory holds: the free ones and the page cache's (which it
+/// gives back under pressure), less one for every swap slot in use (a page some
+/// task will need a frame for again). Reclaim and swap-in leave it unchanged, so
+/// once a run's tasks have ended it is back where it was — the leak check of
+/// `stress` and `pressure`, with or without swapping on the way.
+pub fn frames_at_rest() -> usize {
+    (free_frames() + fs::cache_pages()).saturating_sub(swap().used)
+}
+
 /// Waits for a child to end. Errors at once if `pid` is not the caller's child.
 pub fn wait(pid: Pid) -> BoxFuture<Result<ExitStatus, WaitError>> {
     kernel().wait(pid)
@@ -318,9 +331,14 @@ pub fn present_pages() -> Vec<usize> {
     kernel().present_pages()
 }
 
+/// Addresses of the caller's pages that are in the swap area, in order.
+pub fn swapped_pages() -> Vec<usize> {
+    kernel().swapped_pages()
+}
+
 /// Prints a row of page cells: on serial as the characters themselves, on the
 /// framebuffer as coloured squares (`#` present, `+` partly present, `.` reserved,
-/// `x` guard); other characters print as text.
+/// `x` guard, `s` swapped); other characters print as text.
 pub fn print_cells(cells: &str) {
     kernel().print_cells(cells)
 }

@@ -43,9 +43,12 @@ impl Kernel for Api {
     }
     fn swap(&self) -> SwapUsage {
         let (used, total) = crate::block::swap::usage().unwrap_or((0, 0));
+        let (written, read) = crate::block::swap::traffic();
         SwapUsage {
             used: used as usize,
             total: total as usize,
+            written,
+            read,
         }
     }
     fn getpid(&self) -> Pid {
@@ -108,6 +111,9 @@ impl Kernel for Api {
     fn present_pages(&self) -> Vec<usize> {
         vm::calls::present_pages()
     }
+    fn swapped_pages(&self) -> Vec<usize> {
+        vm::calls::swapped_pages()
+    }
     fn print_cells(&self, cells: &str) {
         console::write_cells(cells);
     }
@@ -154,6 +160,12 @@ impl Diagnostics for Api {
         } else {
             timed()
         }
+    }
+    fn swap_read_ticks(&self) -> Option<u64> {
+        x86_64::instructions::interrupts::without_interrupts(crate::block::swap::read_ticks)
+    }
+    fn swap_out_ticks(&self, addr: usize) -> Option<u64> {
+        vm::active::with(|space| space.swap_out_now(addr as u64)).flatten()
     }
 }
 

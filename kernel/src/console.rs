@@ -30,6 +30,7 @@ pub fn write_cells(cells: &str) {
             '#' | '+' => crate::framebuffer::write_cell(CellKind::Present),
             '.' => crate::framebuffer::write_cell(CellKind::Reserved),
             'x' => crate::framebuffer::write_cell(CellKind::Guard),
+            's' => crate::framebuffer::write_cell(CellKind::Swapped),
             other => crate::framebuffer::write_str(other.encode_utf8(&mut buf)),
         }
     }

@@ -56,6 +56,8 @@ pub enum CellKind {
     Reserved,
     /// A guard page: a solid red square.
     Guard,
+    /// Pages in the swap area: an amber square.
+    Swapped,
 }
 
 static CONSOLE: Mutex<Option<Console>> = Mutex::new(None);
@@ -242,6 +244,7 @@ impl Console {
         match kind {
             CellKind::Present => self.fill(sx, sy, side, side, (0x2e, 0xc4, 0xa6)),
             CellKind::Guard => self.fill(sx, sy, side, side, (0xe0, 0x4f, 0x4f)),
+            CellKind::Swapped => self.fill(sx, sy, side, side, (0xe8, 0xa8, 0x38)),
             CellKind::Reserved => {
                 let grey = (0x6a, 0x75, 0x8a);
                 self.fill(sx, sy, side, 1, grey);

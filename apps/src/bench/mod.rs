@@ -6,13 +6,14 @@
 //! included in every figure, as in the Linux-guest baselines. Figures that need a
 //! fresh address space (the seed `mmap`, exits) run in tasks of their own.
 //! Storage figures (disk reads, 1 MiB through the file API) come next, from
-//! `storage`, and file-mapping faults last, from `mapping`.
+//! `storage`, then file-mapping faults, from `mapping`, and swap last, from `swap`.
 //! `bench short` takes few samples: CI runs it to prove the bench works; figures
 //! come from the full run (`cargo run --release -- --exec bench`, docs/BENCHMARKS.md).
 mod fork;
 mod mapping;
 mod paging;
 mod storage;
+mod swap;
 
 use alloc::{string::String, vec::Vec};
 use lazuli_api::{diag::timestamp, println, uptime_ms};
@@ -42,6 +43,7 @@ pub async fn main(args: String) -> i32 {
         fork::run(plan).await,
         storage::run(plan).await,
         mapping::run(plan).await,
+        swap::run(plan).await,
     ];
     if steps.iter().all(|&ok| ok) {
         0

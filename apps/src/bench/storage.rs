@@ -18,7 +18,7 @@ const SCRATCH: &str = "BENCH.TMP";
 pub async fn run(plan: Plan) -> bool {
     let reads = [
         ("disk_read_512", 512, false),
-        ("disk_read_4k", 4096, false),
+        ("data_disk_read_4k", 4096, false),
         ("disk_read_4k_polled", 4096, true),
     ];
     for (name, bytes, polled) in reads {

@@ -8,19 +8,22 @@
 //! and deliberate bad accesses in children whose kill reasons must be exactly the
 //! predicted ones. After every step numvp and numpp must equal the model's; at a
 //! worker's end its file, read through the file API, must hold exactly what its
-//! shared stores put there. At the end every frame (free or in the page cache)
-//! and every byte of kernel heap must be back. Without a disk the workers map
-//! no files. Output:
+//! shared stores put there. At the end every frame (free or in the page cache,
+//! less the swap slots in use: `frames_at_rest`) and every byte of kernel heap
+//! must be back. Without a disk the workers map no files. `stress SEED OPS MIB`
+//! also keeps MIB MiB filled in another task during the round (`hold`): on a
+//! small machine with swap, every task's pages then go out and come back. Output:
 //! `stress: N ops, 0 mismatches, free frames back to B`, or the first mismatch with
 //! the command that replays it.
+mod hold;
 mod model;
 mod ops;
 mod rng;
 
 use alloc::{format, string::String, vec::Vec};
-use core::sync::atomic::{AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use lazuli_api::fs::{self, File, OpenOptions};
-use lazuli_api::{ExitStatus, free_frames, heap, println, spawn, wait, yield_now};
+use lazuli_api::{ExitStatus, frames_at_rest, heap, println, spawn, wait, yield_now};
 use ops::Worker;
 use rng::Rng;
 use spin::Mutex;
@@ -29,6 +32,12 @@ use spin::Mutex;
 pub const WORKERS: u64 = 4;
 
 static OPS: AtomicUsize = AtomicUsize::new(0);
+/// A holder runs beside the workers (reclaim may take any task's pages).
+static PRESSURE: AtomicBool = AtomicBool::new(false);
+
+fn under_pressure() -> bool {
+    PRESSURE.load(Ordering::Relaxed)
+}
 static FIRST: Mutex<Option<String>> = Mutex::new(None);
 static CHILD: Mutex<Option<String>> = Mutex::new(None);
 
@@ -44,22 +53,23 @@ pub async fn main(args: String) -> i32 {
     let mut words = args.split_whitespace();
     let seed = words.next().map_or(Ok(42), str::parse::<u64>);
     let ops = words.next().map_or(Ok(10_000), str::parse::<usize>);
-    let (Ok(seed), Ok(ops)) = (seed, ops) else {
-        println!("stress: usage: stress [SEED [OPS]]");
+    let hold = words.next().map_or(Ok(0), str::parse::<usize>);
+    let (Ok(seed), Ok(ops), Ok(hold @ 0..=4096), None) = (seed, ops, hold, words.next()) else {
+        println!("stress: usage: stress [SEED [OPS [HOLD_MIB]]]");
         return 2;
     };
     // A warm-up round first: the kernel's task table and queues keep the capacity
     // they grew to, which is not a leak; the baseline is taken after it.
-    let warm_up = run_round(seed ^ 0x5eed, 200 * WORKERS as usize).await;
-    let frames = free_frames() + fs::cache_pages();
+    let warm_up = round(seed ^ 0x5eed, 200 * WORKERS as usize, hold.min(1), false).await;
+    let frames = frames_at_rest();
     let heap_before = heap().used;
     OPS.store(0, Ordering::Relaxed);
     let first = match warm_up {
         Some(why) => Some(format!("(warm-up) {why}")),
-        None => run_round(seed, ops).await,
+        None => round(seed, ops, hold, true).await,
     };
     let done = OPS.load(Ordering::Relaxed);
-    let (frames_now, heap_now) = (free_frames() + fs::cache_pages(), heap().used);
+    let (frames_now, heap_now) = (frames_at_rest(), heap().used);
     let leak = if frames_now != frames {
         Some(format!(
             "free frames {frames_now}, were {frames} before (a leak)"
@@ -77,7 +87,12 @@ pub async fn main(args: String) -> i32 {
             0
         }
         Some(why) => {
-            println!("stress: mismatch: {why} — replay with: stress {seed} {ops}");
+            let again = if hold > 0 {
+                format!(" {hold}")
+            } else {
+                String::new()
+            };
+            println!("stress: mismatch: {why} — replay with: stress {seed} {ops}{again}");
             1
         }
     }
@@ -96,6 +111,28 @@ async fn make_file(w: u64) -> bool {
     };
     let zeros = alloc::vec![0u8; (model::FILE_PAGES * model::PAGE) as usize];
     file.write(&zeros).await.is_ok() && file.close().is_ok()
+}
+
+/// A round beside a holder of `hold` MiB (none if 0); the first mismatch, if any.
+/// With `report`, prints the swap traffic of the round (the proof it swapped).
+async fn round(seed: u64, ops: usize, hold: usize, report: bool) -> Option<String> {
+    if hold == 0 {
+        return run_round(seed, ops).await;
+    }
+    PRESSURE.store(true, Ordering::Relaxed);
+    let before = lazuli_api::swap();
+    let holder = hold::Holder::start(hold);
+    let first = run_round(seed, ops).await;
+    let first = first.or(holder.finish().await.err());
+    let after = lazuli_api::swap();
+    report.then(|| {
+        println!(
+            "stress: beside {hold} MiB held: {} pages swapped out, {} swapped in",
+            after.written - before.written,
+            after.read - before.read
+        )
+    });
+    first
 }
 
 /// Runs `ops` operations over [`WORKERS`] tasks; the first mismatch, if any.

@@ -80,6 +80,17 @@ impl Model {
         self.pages.values().filter(|p| p.present).count() + self.heap_pages as usize
     }
 
+    /// Present pages that show their file's cached frame (shared, or private and
+    /// never stored to): reclaim may drop them, to be read again when touched.
+    pub fn droppable_file_pages(&self) -> usize {
+        let cached = |(addr, p): (&u64, &PageState)| {
+            p.present
+                && p.file
+                    .is_some_and(|f| f.shared || !self.private.contains_key(addr))
+        };
+        self.pages.iter().filter(|&e| cached(e)).count()
+    }
+
     /// Whether any page of [start, start + pages·PAGE) is mapped.
     pub fn any_mapped(&self, start: u64, pages: u64) -> bool {
         self.pages

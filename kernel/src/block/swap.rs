@@ -5,6 +5,7 @@
 //! What moves pages in and out is `vm::swap`: reclaim when a fault finds no free
 //! frame, swap-in on the next touch.
 use super::{BlockDevice, IoError, SECTOR, virtio::VirtioDisk};
+use core::sync::atomic::{AtomicU64, Ordering};
 use lazuli_vm::{PAGE_SIZE, SwapEntry, SwapSlots};
 use spin::Mutex;
 
@@ -16,6 +17,17 @@ struct SwapArea {
 }
 
 static SWAP: Mutex<Option<SwapArea>> = Mutex::new(None);
+/// Pages written to the area and read from it since boot.
+static WRITTEN: AtomicU64 = AtomicU64::new(0);
+static READ: AtomicU64 = AtomicU64::new(0);
+
+/// (pages written, pages read) since boot.
+pub fn traffic() -> (u64, u64) {
+    (
+        WRITTEN.load(Ordering::Relaxed),
+        READ.load(Ordering::Relaxed),
+    )
+}
 
 /// Makes `disk` the swap area (boot time).
 pub fn attach(disk: VirtioDisk) {
@@ -51,12 +63,25 @@ pub fn release(slot: SwapEntry) -> bool {
 pub fn write_page(slot: SwapEntry, page: &[u8; PAGE_SIZE as usize]) -> Result<(), IoError> {
     let mut area = SWAP.lock();
     let area = area.as_mut().ok_or(IoError::NoDevice)?;
-    area.disk.write(slot.0 * SECTORS_PER_PAGE, page)
+    area.disk.write(slot.0 * SECTORS_PER_PAGE, page)?;
+    WRITTEN.fetch_add(1, Ordering::Relaxed);
+    Ok(())
+}
+
+/// Ticks to read one slot (the first) into a scratch page, for the benchmark;
+/// None without a swap area.
+pub fn read_ticks() -> Option<u64> {
+    let mut page = alloc::boxed::Box::new([0u8; PAGE_SIZE as usize]);
+    let t0 = crate::arch::cpu::rdtsc();
+    read_page(SwapEntry(0), &mut page).ok()?;
+    Some(crate::arch::cpu::rdtsc() - t0)
 }
 
 /// Reads the page in `slot`, waiting for the device.
 pub fn read_page(slot: SwapEntry, page: &mut [u8; PAGE_SIZE as usize]) -> Result<(), IoError> {
     let mut area = SWAP.lock();
     let area = area.as_mut().ok_or(IoError::NoDevice)?;
-    area.disk.read(slot.0 * SECTORS_PER_PAGE, page)
+    area.disk.read(slot.0 * SECTORS_PER_PAGE, page)?;
+    READ.fetch_add(1, Ordering::Relaxed);
+    Ok(())
 }

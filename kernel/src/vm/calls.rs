@@ -87,3 +87,7 @@ pub fn regions() -> Vec<RegionView> {
 pub fn present_pages() -> Vec<usize> {
     active::with(|s| s.present_pages()).unwrap_or_default()
 }
+
+pub fn swapped_pages() -> Vec<usize> {
+    active::with(|s| s.swapped_pages()).unwrap_or_default()
+}

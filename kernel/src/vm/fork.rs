@@ -37,7 +37,10 @@ impl AddressSpace {
     /// of shared file mappings, which stay the file's one copy in both. On
     /// running out of frames the partial copy is freed and nothing leaks.
     pub fn fork_copy(&mut self) -> Result<Self, OutOfFrames> {
-        self.make_room(self.table_pages);
+        // Room for a copy of every present page and the tables first: the walk
+        // below cannot reclaim (it holds the tables). Pages reclaim takes from
+        // this space on the way are swapped by then, and the child shares the slot.
+        self.make_room(self.present + self.table_pages);
         let mut child = self.empty_child()?;
         let mut result = Ok(());
         let regions = &self.regions;

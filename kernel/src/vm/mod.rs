@@ -10,7 +10,8 @@
 //! - `cow`    — the copy-on-write fault
 //! - `map`    — `map`, `munmap`, `mprotect`
 //! - `file`   — file regions: cached pages mapped, stores harvested for write-back
-//! - `swap`   — reclaim (clean cache pages, then the clock over anonymous pages) and swap-in
+//! - `reclaim` — when a frame is short: clean cache pages, then a page of each task in turn
+//! - `swap`   — one page evicted (by its space's clock) to a swap slot or its file; swap-in
 //! - `calls`  — the VM system calls on the active space
 
 pub mod active;
@@ -20,5 +21,6 @@ pub mod fault;
 pub mod file;
 pub mod fork;
 pub mod map;
+pub mod reclaim;
 pub mod space;
 pub mod swap;

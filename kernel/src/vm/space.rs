@@ -65,6 +65,14 @@ impl AddressSpace {
         pages
     }
 
+    /// Addresses of the user part's pages that are in the swap area, in order.
+    pub fn swapped_pages(&mut self) -> alloc::vec::Vec<usize> {
+        let mut pages = alloc::vec::Vec::new();
+        self.tables
+            .for_each_swapped(|page, _| pages.push(page as usize));
+        pages
+    }
+
     /// The flags of the entry mapping `page`, if its tables exist and it is used
     /// (for tests that look at what the hardware sees).
     pub fn leaf_flags(&mut self, page: u64) -> Option<Flags> {

@@ -1,10 +1,9 @@
 //! Reclaim and swap-in for an address space (CONTRACTS.md section 10).
 //!
-//! When a fault of this space finds no free frame, [`AddressSpace::user_frame`]
-//! reclaims one instead of failing: first the page cache's clean pages that no
-//! task maps (read again on their next use), then one of this space's own
-//! anonymous pages, chosen by the clock (`lazuli_vm::Clock`: second chance over
-//! the entries' accessed bits) and written to a swap slot. Order: unmap (the entry
+//! `reclaim` decides when and whose; this is how one page goes: [`AddressSpace::
+//! evict_one`] takes the idlest page of the space's clock (`lazuli_vm::Clock`:
+//! second chance over the entries' accessed bits) and writes an anonymous page or
+//! a private copy to a swap slot, a file page to its file. Order: unmap (the entry
 //! names the slot now), flush, write, then free the frame — the page is never
 //! reachable while its bytes are in flight. A page shared copy-on-write (more
 //! than one owner) is **skipped**, never evicted: without a reverse map its other
@@ -15,26 +14,16 @@
 //! numpp counts present pages: a page written out leaves it and comes back with
 //! the swap-in. Exit, kill and munmap release the slots of swapped pages, fork
 //! shares them (`mem::paging`).
-//!
-//! Not yet: reclaim from other tasks' spaces (a task under pressure evicts its own
-//! pages only), a low-water mark with reclaim ahead of need, dirty file pages.
 use super::space::{AddressSpace, flags_for};
 use crate::{
     block::swap,
     mem::{
         frame,
-        paging::{OutOfFrames, leaf_frame, set_swapped, swapped},
+        paging::{leaf_frame, set_swapped, swapped},
     },
 };
 use lazuli_vm::{FileKey, Prot, RegionKind, RegionSet, SwapEntry, Verdict};
-use x86_64::structures::paging::{PageTableFlags as Flags, PhysFrame};
-
-/// Free frames reclaim keeps: a fault's page-table pages (up to 3) and room for
-/// the kernel, so that reclaim itself never starts from nothing.
-const RESERVE: usize = 16;
-
-/// Victims one reclaim tries before it gives up.
-const EVICT_TRIES: usize = 8;
+use x86_64::structures::paging::PageTableFlags as Flags;
 
 /// Why a swap-in failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,45 +33,9 @@ pub enum SwapInError {
 }
 
 impl AddressSpace {
-    /// A frame for one of this space's pages (zeroed if asked), reclaiming one
-    /// if none is free. Err only when nothing could be reclaimed.
-    pub fn user_frame(&mut self, zeroed: bool) -> Result<PhysFrame, OutOfFrames> {
-        // Keep a few frames free for what the fault needs besides the page (the
-        // tables of its walk) and for the kernel itself.
-        while frame::free_frames() < RESERVE && self.reclaim_one() {}
-        loop {
-            let got = if zeroed {
-                frame::allocate_zeroed()
-            } else {
-                frame::allocate()
-            };
-            if let Some(f) = got {
-                return Ok(f);
-            }
-            if !self.reclaim_one() {
-                return Err(OutOfFrames);
-            }
-        }
-    }
-
-    /// Reclaims until `frames` frames (and the reserve) are free, or nothing more
-    /// can go: fork calls it for the child's page tables.
-    pub fn make_room(&mut self, frames: usize) {
-        while frame::free_frames() < frames + RESERVE && self.reclaim_one() {}
-    }
-
-    /// Frees at least one frame; false if nothing could be reclaimed.
-    fn reclaim_one(&mut self) -> bool {
-        if crate::fs::mapped::shed_clean_pages() > 0 {
-            return true;
-        }
-        // A victim that cannot go after all leaves the ring; try a few more.
-        (0..EVICT_TRIES).any(|_| self.evict_one())
-    }
-
     /// Evicts one idle page of this space: an anonymous page (or a private copy)
     /// to the swap area, or a file page it alone maps back to its file.
-    fn evict_one(&mut self) -> bool {
+    pub(super) fn evict_one(&mut self) -> bool {
         let active = self.tables.is_active();
         let tables = &mut self.tables;
         let regions = &self.regions;
@@ -119,8 +72,19 @@ impl AddressSpace {
         {
             return self.evict_file_page(page, file, index, shared);
         }
+        if self.write_out(page) {
+            return true;
+        }
+        self.resident.insert(page); // still resident: the area is full, or the write failed
+        false
+    }
+
+    /// Writes the anonymous page (or private copy) at `page`, present and owned
+    /// by this space alone, to a fresh swap slot: unmap (the entry names the
+    /// slot), flush, write, free. False, with the page as it was, if no slot is
+    /// free or the write fails.
+    fn write_out(&mut self, page: u64) -> bool {
         let Some(slot) = swap::allocate() else {
-            self.resident.insert(page); // still resident; the area is full
             return false;
         };
         let entry = self.tables.leaf(page).expect("the victim is present");
@@ -133,12 +97,27 @@ impl AddressSpace {
             let entry = self.tables.leaf(page).expect("just swapped");
             entry.set_frame(old, flags);
             swap::release(slot);
-            self.resident.insert(page);
             return false;
         }
         frame::release(old);
         self.present -= 1;
         true
+    }
+
+    /// Evicts this space's page at `addr` now (the benchmark's `swap_out`): the
+    /// ticks [`Self::write_out`] took, or None unless the page is present,
+    /// anonymous (or a private copy) and this space's alone.
+    pub fn swap_out_now(&mut self, addr: u64) -> Option<u64> {
+        let page = lazuli_vm::page_down(addr);
+        let entry = self.tables.leaf(page)?;
+        let present = entry.flags().contains(Flags::PRESENT) && swapped(entry).is_none();
+        if !present || frame::owners(leaf_frame(entry)) != 1 {
+            return None;
+        }
+        let t0 = crate::arch::cpu::rdtsc();
+        let done = self.write_out(page);
+        let ticks = crate::arch::cpu::rdtsc() - t0;
+        done.then_some(ticks) // the ring forgets the page lazily (`Gone`)
     }
 
     /// Evicts a file page this space alone maps (the cache is its other owner):

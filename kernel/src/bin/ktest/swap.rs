@@ -5,7 +5,6 @@
 use crate::cases::{Case, Outcome};
 use crate::{ensure, ensure_eq, task_case};
 use alloc::{format, vec::Vec};
-use lazuli_api::SwapUsage;
 use lazuli_kernel::block::{self, swap};
 
 pub static CASES: &[Case] = &[
@@ -17,14 +16,8 @@ pub static CASES: &[Case] = &[
 const SLOTS: usize = 16 * 256;
 
 async fn found() -> Outcome {
-    ensure_eq!(
-        lazuli_api::swap(),
-        SwapUsage {
-            used: 0,
-            total: SLOTS
-        },
-        "swap"
-    );
+    let swap = lazuli_api::swap();
+    ensure_eq!((swap.used, swap.total), (0, SLOTS), "swap");
     // The data disk is still the data disk: a FAT boot sector, not the blank swap.
     let mut sector = [0u8; block::SECTOR];
     block::with_device(|d| d.read(0, &mut sector))
