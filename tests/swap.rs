@@ -27,6 +27,10 @@ fn main() {
             "bios::a_96_mib_file_mapped_private_is_read_twice_in_64_mib",
             big_file,
         ),
+        Trial::test(
+            "bios::a_96_mib_shared_mapping_filled_in_64_mib_reaches_the_file_whole",
+            big_shared_file,
+        ),
     ];
     libtest_mimic::run(&args, trials).exit();
 }
@@ -147,22 +151,7 @@ fn no_swap() -> Result<(), Failed> {
 /// are read again.
 fn big_file() -> Result<(), Failed> {
     let dir = scratch("swap-big-file");
-    let pages = 96 * 256u64;
-    let mut bytes = vec![0u8; (pages * 4096) as usize];
-    for i in 0..pages {
-        let v = 9u64.wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(i);
-        for at in [0, 4088] {
-            let o = (i * 4096) as usize + at;
-            bytes[o..o + 8].copy_from_slice(&v.to_le_bytes());
-        }
-    }
-    fs::write(dir.join("big.bin"), &bytes)?;
-    let img = dir.join("big.img");
-    host("mkfs.fat", &["-C", "-F", "32", s(&img), "262144"])?;
-    host(
-        "mcopy",
-        &["-i", s(&img), s(&dir.join("big.bin")), "::BIG.BIN"],
-    )?;
+    let img = image_with_big_file(&dir, &pattern(BIG_PAGES, 9))?;
     let cmd = "vm mapf BIG.BIN 0 100663296 r private; check $+0 100663296 9; check $+0 100663296 9";
     let mut args = vec!["--disk", s(&img)];
     args.extend(MEMORY);
@@ -179,6 +168,66 @@ fn big_file() -> Result<(), Failed> {
     if code != 0 {
         return Err(format!("exit {code}").into());
     }
+    fs::remove_dir_all(dir)?;
+    Ok(())
+}
+
+/// Pages in BIG.BIN: 96 MiB.
+const BIG_PAGES: u64 = 96 * 256;
+
+/// `pages` pages holding the `fill` pattern of `seed` (zeros elsewhere).
+fn pattern(pages: u64, seed: u64) -> Vec<u8> {
+    let mut bytes = vec![0u8; (pages * 4096) as usize];
+    for i in 0..pages {
+        let v = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(i);
+        for at in [0, 4088] {
+            let o = (i * 4096) as usize + at;
+            bytes[o..o + 8].copy_from_slice(&v.to_le_bytes());
+        }
+    }
+    bytes
+}
+
+/// A 256 MiB FAT32 image, made by the host's tools, holding BIG.BIN = `bytes`.
+fn image_with_big_file(dir: &std::path::Path, bytes: &[u8]) -> Result<std::path::PathBuf, Failed> {
+    fs::write(dir.join("big.bin"), bytes)?;
+    let img = dir.join("big.img");
+    host("mkfs.fat", &["-C", "-F", "32", s(&img), "262144"])?;
+    host(
+        "mcopy",
+        &["-i", s(&img), s(&dir.join("big.bin")), "::BIG.BIN"],
+    )?;
+    fs::remove_file(dir.join("big.bin"))?;
+    Ok(img)
+}
+
+/// A 96 MiB file of zeros mapped shared and filled in 64 MiB: the dirty pages
+/// reclaim takes go to the file (by extent), the rest at `msync`; then the host
+/// reads the file (`mtype`) and finds the pattern on every page, and `fsck.fat`
+/// no error. Checked in the kernel too, after the pages went and came back.
+fn big_shared_file() -> Result<(), Failed> {
+    let dir = scratch("swap-big-shared");
+    let img = image_with_big_file(&dir, &vec![0u8; (BIG_PAGES * 4096) as usize])?;
+    let cmd = "vm mapf BIG.BIN 0 100663296 rw shared; fill $+0 100663296 4; check $+0 100663296 4; msync $+0 100663296";
+    let mut args = vec!["--disk", s(&img)];
+    args.extend(MEMORY);
+    let (lines, code) = session(&args, &format!("{cmd}\n"))?;
+    expect_output(
+        &lines,
+        cmd,
+        &[
+            "mapf(BIG.BIN, 0, 100663296, rw, shared) = 0x400000",
+            "fill(0x400000, 100663296, 4) = 24576 pages",
+            "check(0x400000, 100663296, 4) = 24576 pages ok",
+            "msync(0x400000, 100663296) = 0",
+        ],
+    )?;
+    if code != 0 {
+        return Err(format!("exit {code}").into());
+    }
+    let got = support::mtype(s(&img), "BIG.BIN")?;
+    support::assert_bytes(&got, &pattern(BIG_PAGES, 4), "BIG.BIN as the host reads it")?;
+    support::fsck(&img)?;
     fs::remove_dir_all(dir)?;
     Ok(())
 }

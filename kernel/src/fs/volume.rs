@@ -17,7 +17,10 @@
 //!   does not continue them, and at every flush.
 //!
 //! All three are allocated once, at mount, and reused: the kernel heap a volume
-//! holds does not change with what it is asked (section 7's heap check).
+//! holds does not change with what it is asked (section 7's heap check). They live
+//! beside the crate's [`Volume`] handle, not in it, so that whole pages of a file
+//! can also be written without the crate ([`write_through`]: write-back by extent,
+//! which needs no walk of the FAT chain) through the same buffers.
 //!
 //! Coherence: the buffers never disagree with each other or with what the crate
 //! wrote. Every write updates the copies of its sectors in all three; a fresh
@@ -27,6 +30,7 @@
 use crate::block::{self, IoError, SECTOR};
 use alloc::{boxed::Box, vec::Vec};
 use lamfat::{IoBase, Read, Seek, SeekFrom, Write};
+use spin::Mutex;
 
 /// Sectors kept for the crate's small reads and writes (8 KiB).
 pub const CACHED_SECTORS: usize = 16;
@@ -58,14 +62,19 @@ struct Cached {
     dirty: bool,
 }
 
-/// The volume on [`block`]'s attached device.
+/// The volume on [`block`]'s attached device, as the FAT crate reads, writes and
+/// seeks it: a position over the mounted [`Buffers`].
 pub struct Volume {
+    /// Byte position within the volume.
+    pos: u64,
+}
+
+/// The mounted volume's extent and buffers.
+struct Buffers {
     /// First sector of the file system on the device.
     start: u64,
     /// Sectors from `start` to the end of the device.
     sectors: u64,
-    /// Byte position within the volume.
-    pos: u64,
     /// Recently used sectors, most recent last.
     cached: Vec<Cached>,
     /// The last read-ahead: its first sector and its bytes (empty for none).
@@ -73,6 +82,36 @@ pub struct Volume {
     /// Whole-sector writes not sent yet: consecutive ones (a file's clusters, as
     /// the crate writes them one by one) go to the device as one request.
     pending: (u64, Vec<u8>),
+}
+
+static BUFFERS: Mutex<Option<Buffers>> = Mutex::new(None);
+
+/// Runs `f` on the mounted volume's buffers.
+fn with_buffers<R>(f: impl FnOnce(&mut Buffers) -> Result<R, VolumeError>) -> Result<R, VolumeError> {
+    match BUFFERS.lock().as_mut() {
+        Some(b) => f(b),
+        None => Err(VolumeError(IoError::NoDevice)),
+    }
+}
+
+/// Writes whole sectors from sector `first` of the volume as the crate's writes
+/// go (consecutive ones become one request; [`send_writes`] sends the last),
+/// keeping the buffers coherent. For data of a file whose clusters are already
+/// allocated: the write-back by extent, which needs no walk of the FAT chain.
+pub fn write_through(first: u64, buf: &[u8]) -> Result<(), IoError> {
+    with_buffers(|b| {
+        let whole = buf.len() % SECTOR == 0;
+        if !whole || first + (buf.len() / SECTOR) as u64 > b.sectors {
+            return Err(VolumeError(IoError::OutOfRange));
+        }
+        b.write_sectors(first, buf)
+    })
+    .map_err(|VolumeError(e)| e)
+}
+
+/// Sends the whole-sector writes still waiting to the device.
+pub fn send_writes() -> Result<(), IoError> {
+    with_buffers(Buffers::send_pending).map_err(|VolumeError(e)| e)
 }
 
 fn device_read(first: u64, buf: &mut [u8]) -> Result<(), VolumeError> {
@@ -88,13 +127,13 @@ fn device_write(first: u64, buf: &[u8]) -> Result<(), VolumeError> {
 }
 
 impl Volume {
-    /// The volume from sector `start` of the attached device to its end.
+    /// The volume from sector `start` of the attached device to its end (its
+    /// buffers replace those of a volume mounted before).
     pub fn new(start: u64) -> Result<Self, IoError> {
         let sectors = block::with_device(|d| d.sectors())?.saturating_sub(start);
-        Ok(Self {
+        *BUFFERS.lock() = Some(Buffers {
             start,
             sectors,
-            pos: 0,
             cached: (0..CACHED_SECTORS)
                 .map(|_| Cached {
                     sector: EMPTY,
@@ -104,13 +143,22 @@ impl Volume {
                 .collect(),
             ahead: (0, Vec::with_capacity(READ_AHEAD)),
             pending: (0, Vec::with_capacity(2 * READ_AHEAD)),
-        })
+        });
+        Ok(Self { pos: 0 })
     }
 
-    pub fn bytes(&self) -> u64 {
-        self.sectors * SECTOR as u64
+    /// Bytes in the volume.
+    fn bytes(&self) -> u64 {
+        BUFFERS.lock().as_ref().map_or(0, |b| b.sectors * SECTOR as u64)
     }
 
+    /// Bytes left from the position to the end of the volume, capped at `want`.
+    fn available(&self, want: usize) -> usize {
+        self.bytes().saturating_sub(self.pos).min(want as u64) as usize
+    }
+}
+
+impl Buffers {
     /// The cached copy of `sector`, read from the device on a miss.
     fn sector(&mut self, sector: u64) -> Result<&mut Cached, VolumeError> {
         if let Some(at) = self.cached.iter().position(|c| c.sector == sector) {
@@ -225,11 +273,6 @@ impl Volume {
         }
         Ok(())
     }
-
-    /// Bytes left from the position to the end of the volume, capped at `want`.
-    fn available(&self, want: usize) -> usize {
-        self.bytes().saturating_sub(self.pos).min(want as u64) as usize
-    }
 }
 
 /// Puts the new contents of `sector` into a run of sectors `(first, bytes)` if it
@@ -246,7 +289,7 @@ impl Drop for Volume {
     /// Unmounting: what the crate wrote last (its information sector, the clean
     /// mark) is still in the sector cache.
     fn drop(&mut self) {
-        if let Err(e) = self.write_dirty() {
+        if let Err(e) = with_buffers(Buffers::write_dirty) {
             log::error!("volume: writing cached sectors at unmount failed: {e:?}");
         }
     }
@@ -265,15 +308,17 @@ impl Read for Volume {
         let sector = self.pos / SECTOR as u64;
         let within = (self.pos % SECTOR as u64) as usize;
         let whole = n / SECTOR * SECTOR;
-        let done = if within == 0 && whole > 0 {
-            self.read_sectors(sector, &mut buf[..whole])?;
-            whole
-        } else {
-            let part = n.min(SECTOR - within);
-            let cached = self.sector(sector)?;
-            buf[..part].copy_from_slice(&cached.bytes[within..within + part]);
-            part
-        };
+        let done = with_buffers(|b| {
+            if within == 0 && whole > 0 {
+                b.read_sectors(sector, &mut buf[..whole])?;
+                Ok(whole)
+            } else {
+                let part = n.min(SECTOR - within);
+                let cached = b.sector(sector)?;
+                buf[..part].copy_from_slice(&cached.bytes[within..within + part]);
+                Ok(part)
+            }
+        })?;
         self.pos += done as u64;
         Ok(done)
     }
@@ -288,26 +333,28 @@ impl Write for Volume {
         let sector = self.pos / SECTOR as u64;
         let within = (self.pos % SECTOR as u64) as usize;
         let whole = n / SECTOR * SECTOR;
-        let done = if within == 0 && whole > 0 {
-            self.write_sectors(sector, &buf[..whole])?;
-            whole
-        } else {
-            let part = n.min(SECTOR - within);
-            let cached = self.sector(sector)?;
-            cached.bytes[within..within + part].copy_from_slice(&buf[..part]);
-            cached.dirty = true;
-            let bytes = *cached.bytes;
-            self.patch_window(sector, &bytes);
-            patch(&mut self.pending, sector, &bytes);
-            part
-        };
+        let done = with_buffers(|b| {
+            if within == 0 && whole > 0 {
+                b.write_sectors(sector, &buf[..whole])?;
+                Ok(whole)
+            } else {
+                let part = n.min(SECTOR - within);
+                let cached = b.sector(sector)?;
+                cached.bytes[within..within + part].copy_from_slice(&buf[..part]);
+                cached.dirty = true;
+                let bytes = *cached.bytes;
+                b.patch_window(sector, &bytes);
+                patch(&mut b.pending, sector, &bytes);
+                Ok(part)
+            }
+        })?;
         self.pos += done as u64;
         Ok(done)
     }
 
     /// Writes the dirty cached sectors (the crate flushes at every file flush).
     fn flush(&mut self) -> Result<(), VolumeError> {
-        self.write_dirty()
+        with_buffers(Buffers::write_dirty)
     }
 }
 
