@@ -2,7 +2,10 @@
 //! shell: more memory than the machine has, filled and read back page by page
 //! with `fill`/`check`; a fork of a swapped task; a kill with pages in swap; the
 //! old out-of-memory kill with `--swap 0`; a file larger than memory mapped
-//! private and read twice. The big runs of the issue, in a group of their own.
+//! private and read twice, and one mapped shared, filled and checked by the host;
+//! `stress` and `pressure` under pressure; `show`'s swapped cells. The big runs
+//! are ignored in a plain `cargo test`: `cargo test -- --ignored` runs them (CI
+//! does, once).
 #[allow(dead_code)]
 #[path = "files/support.rs"]
 mod support;
@@ -13,23 +16,36 @@ use support::{expect_output, host, s, scratch, session, tail};
 
 fn main() {
     let args = Arguments::from_args();
+    let long = |name: &str, run: fn() -> Result<(), Failed>| {
+        Trial::test(name, run).with_ignored_flag(true)
+    };
     let trials = vec![
-        Trial::test(
+        Trial::test("bios::without_swap_the_toucher_dies_out_of_memory", no_swap),
+        Trial::test("bios::show_draws_swapped_pages_as_s", show_swapped),
+        // The issue's big runs: `cargo test -- --ignored` (CI runs them once).
+        long(
             "bios::192_mib_filled_and_checked_in_64_mib",
             more_than_memory,
         ),
-        Trial::test(
+        long(
             "bios::a_fork_of_a_swapped_task_keeps_both_copies",
             fork_swapped,
         ),
-        Trial::test("bios::without_swap_the_toucher_dies_out_of_memory", no_swap),
-        Trial::test(
+        long(
             "bios::a_96_mib_file_mapped_private_is_read_twice_in_64_mib",
             big_file,
         ),
-        Trial::test(
+        long(
             "bios::a_96_mib_shared_mapping_filled_in_64_mib_reaches_the_file_whole",
             big_shared_file,
+        ),
+        long(
+            "bios::stress_of_20000_ops_beside_40_mib_held_in_64_mib",
+            stress_under_pressure,
+        ),
+        long(
+            "bios::pressure_with_swap_every_task_survives",
+            pressure_with_swap,
         ),
     ];
     libtest_mimic::run(&args, trials).exit();
@@ -229,5 +245,64 @@ fn big_shared_file() -> Result<(), Failed> {
     support::assert_bytes(&got, &pattern(BIG_PAGES, 4), "BIG.BIN as the host reads it")?;
     support::fsck(&img)?;
     fs::remove_dir_all(dir)?;
+    Ok(())
+}
+
+/// `stress` beside a task holding 40 MiB of a 64 MiB machine: every task's pages
+/// go to swap and come back (thousands each way), and the model finds no mismatch.
+fn stress_under_pressure() -> Result<(), Failed> {
+    let cmd = "stress 42 20000 40";
+    let mut args = vec!["--no-disk"];
+    args.extend(MEMORY);
+    let (lines, code) = session(&args, &format!("{cmd}\n"))?;
+    let got = out(&lines, cmd)?;
+    let traffic = got
+        .iter()
+        .find_map(|l| l.strip_prefix("stress: beside 40 MiB held: "))
+        .ok_or_else(|| format!("no traffic line\n{}", tail(&lines)))?;
+    let numbers: Vec<u64> = traffic.split(' ').filter_map(|w| w.parse().ok()).collect();
+    let last = got.last().map(String::as_str).unwrap_or("");
+    let passed = last.starts_with("stress: 20000 ops, 0 mismatches, free frames back to ");
+    if numbers.len() != 2 || numbers.iter().any(|&n| n < 1000) || !passed || code != 0 {
+        return Err(format!("`{cmd}` (exit {code}):\n{}", tail(&lines)).into());
+    }
+    Ok(())
+}
+
+/// `pressure` with swap: its hogs and storm ask for more than RAM and all survive.
+fn pressure_with_swap() -> Result<(), Failed> {
+    let mut args = vec!["--no-disk"];
+    args.extend(MEMORY);
+    let (lines, code) = session(&args, "pressure 1\n")?;
+    let got = out(&lines, "pressure 1")?;
+    let ok = got.last().is_some_and(|l| {
+        l.starts_with("pressure: 1 rounds, 8 tasks survived past RAM (up to ")
+            && l.contains(" free frames), free frames back to ")
+    });
+    if !ok || code != 0 {
+        return Err(format!("`pressure 1` (exit {code}):\n{}", tail(&lines)).into());
+    }
+    Ok(())
+}
+
+/// 48 MiB touched on a 64 MiB machine: `show` names the swapped cell kind and
+/// draws some of the region's cells as `s`.
+fn show_swapped() -> Result<(), Failed> {
+    let cmd = "vm map 50331648 rw; fill $+0 50331648 2; show";
+    let mut args = vec!["--no-disk"];
+    args.extend(MEMORY);
+    let (lines, code) = session(&args, &format!("{cmd}\n"))?;
+    let got = out(&lines, cmd)?;
+    let legend = "(# present, + partly present, . reserved, x guard, s swapped)";
+    let header = got
+        .iter()
+        .any(|l| l.starts_with("show: 3 regions, numvp=12297 ") && l.ends_with(legend));
+    let row = got
+        .iter()
+        .find(|l| l.contains(" anon ") || l.contains(" mmap "));
+    let drawn = row.is_some_and(|r| r.contains("12288 pages [") && r.contains('s'));
+    if !header || !drawn || code != 0 {
+        return Err(format!("`{cmd}` (exit {code}): {got:?}").into());
+    }
     Ok(())
 }

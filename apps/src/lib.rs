@@ -71,12 +71,12 @@ pub static APPS: &[App] = &[
     },
     App {
         name: "pressure",
-        help: "run tasks out of memory, check the kernel lives and frames return",
+        help: "run tasks past RAM (with swap all survive; without, only they die), frames return",
         main: |a| Box::pin(pressure::main(a)),
     },
     App {
         name: "stress",
-        help: "random VM operations checked against a model: stress [SEED [OPS]]",
+        help: "random VM operations checked against a model: stress [SEED [OPS [HOLD_MIB]]]",
         main: |a| Box::pin(stress::main(a)),
     },
     App {

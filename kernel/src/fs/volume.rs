@@ -87,7 +87,9 @@ struct Buffers {
 static BUFFERS: Mutex<Option<Buffers>> = Mutex::new(None);
 
 /// Runs `f` on the mounted volume's buffers.
-fn with_buffers<R>(f: impl FnOnce(&mut Buffers) -> Result<R, VolumeError>) -> Result<R, VolumeError> {
+fn with_buffers<R>(
+    f: impl FnOnce(&mut Buffers) -> Result<R, VolumeError>,
+) -> Result<R, VolumeError> {
     match BUFFERS.lock().as_mut() {
         Some(b) => f(b),
         None => Err(VolumeError(IoError::NoDevice)),
@@ -100,7 +102,7 @@ fn with_buffers<R>(f: impl FnOnce(&mut Buffers) -> Result<R, VolumeError>) -> Re
 /// allocated: the write-back by extent, which needs no walk of the FAT chain.
 pub fn write_through(first: u64, buf: &[u8]) -> Result<(), IoError> {
     with_buffers(|b| {
-        let whole = buf.len() % SECTOR == 0;
+        let whole = buf.len().is_multiple_of(SECTOR);
         if !whole || first + (buf.len() / SECTOR) as u64 > b.sectors {
             return Err(VolumeError(IoError::OutOfRange));
         }
@@ -149,7 +151,10 @@ impl Volume {
 
     /// Bytes in the volume.
     fn bytes(&self) -> u64 {
-        BUFFERS.lock().as_ref().map_or(0, |b| b.sectors * SECTOR as u64)
+        BUFFERS
+            .lock()
+            .as_ref()
+            .map_or(0, |b| b.sectors * SECTOR as u64)
     }
 
     /// Bytes left from the position to the end of the volume, capped at `want`.
