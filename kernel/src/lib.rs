@@ -57,7 +57,6 @@ pub fn init(boot: &'static mut BootInfo) {
     mem::paging::init();
     mem::frame::init(&boot.memory_regions);
     mem::heap::init();
-    mem::frame::init_refs();
     let ramdisk = match (boot.ramdisk_addr.into_option(), boot.ramdisk_len) {
         (Some(addr), len) if len > 0 => Some(mem::take_ramdisk(addr, len)),
         _ => None,

@@ -17,7 +17,9 @@
 //! - [`map`]: placement of new regions ([`plan_map`], [`commit_map`]).
 //! - [`unmap`]: `munmap` of any aligned range ([`plan_unmap`]).
 //! - [`protect`]: `mprotect`, splitting and merging ([`plan_protect`]).
-//! - [`cow`]: per-frame owner counts for copy-on-write fork ([`FrameRefs`]).
+//! - [`cow`]: the copy-on-write decision ([`cow_action`]).
+//! - [`pool`]: the frame pool — a record per frame (use, owners, link), the free
+//!   and zeroed lists, and [`Frame`], the ownership token frames are handed out as.
 //! - [`file`]: file regions, windows onto the page cache ([`FileMap`]).
 //! - [`swap`]: where a page written to the swap area is ([`SwapEntry`], in a
 //!   not-present page-table entry) and the swap area's slots ([`SwapSlots`]).
@@ -51,6 +53,7 @@ pub mod file;
 pub mod frames;
 pub mod layout;
 pub mod map;
+pub mod pool;
 pub mod prot;
 pub mod protect;
 pub mod region;
@@ -61,7 +64,7 @@ pub mod unmap;
 pub use addr::{PAGE_SIZE, is_page_aligned, page_down, page_up};
 pub use brk::{Break, SbrkPlan};
 pub use clock::{Clock, Verdict};
-pub use cow::{CowAction, FrameRefs, cow_action};
+pub use cow::{CowAction, cow_action};
 pub use error::VmError;
 pub use fault::{
     Access, FaultAction, FaultReport, Why, decode_error_code, resolve_fault, resolve_fault_with,
@@ -69,6 +72,7 @@ pub use fault::{
 pub use file::{FileKey, FileMap, FileSizes, ForkPages, NoFiles};
 pub use frames::UsableFrames;
 pub use map::{MapKind, MapPlan, MapRequest, Placement, commit_map, plan_map};
+pub use pool::{Frame, FrameInfo, FramePool, FrameUse};
 pub use prot::Prot;
 pub use protect::plan_protect;
 pub use region::{Overlap, Region, RegionKind, RegionSet, fresh_task_regions};

@@ -222,7 +222,9 @@ unsafe extern "sysv64" {
 
 /// Maps the trampoline page. Boot time, before the first task copies the kernel half.
 pub fn init() {
-    let page = frame::allocate_zeroed().expect("a frame for the user trampoline");
+    let page =
+        frame::allocate_zeroed(frame::FrameUse::Kernel).expect("a frame for the user trampoline");
+    let page = frame::counted(page); // the kernel's for good
     frame::write_bytes(page, &TRAMPOLINE_CODE);
     paging::map_kernel_user_page(TRAMPOLINE, page, Flags::PRESENT | Flags::USER_ACCESSIBLE);
 }

@@ -188,7 +188,7 @@ fn set_up(at: pci::Location) -> Option<(Disk, Info)> {
     let mut blk = VirtIOBlk::<FrameHal, _>::new(transport).ok()?;
     blk.enable_interrupts();
     let sectors = blk.capacity();
-    let headers_frame = frame::allocate_zeroed()?;
+    let headers_frame = frame::counted(frame::allocate_zeroed(frame::FrameUse::Kernel)?);
     let headers = NonNull::new(dma::frame_ptr(headers_frame).cast::<[Header; SLOTS]>())?;
     let slot = || -> Option<Slot> {
         Some(Slot {
@@ -509,7 +509,7 @@ unsafe impl Hal for FrameHal {
 
     unsafe fn dma_dealloc(paddr: DevicePhys, _vaddr: NonNull<u8>, pages: usize) -> i32 {
         for i in 0..pages as u64 {
-            frame::free(PhysFrame::containing_address(PhysAddr::new(
+            frame::release(PhysFrame::containing_address(PhysAddr::new(
                 paddr + i * 4096,
             )));
         }
@@ -529,7 +529,9 @@ unsafe impl Hal for FrameHal {
         // Not physically consecutive (a small header straddling two stack pages):
         // bounce it through a frame.
         assert!(len <= 4096, "a bounced DMA buffer fits one frame");
-        let bounce = frame::allocate().expect("a frame to bounce a DMA buffer");
+        let bounce =
+            frame::allocate(frame::FrameUse::Kernel).expect("a frame to bounce a DMA buffer");
+        let bounce = frame::counted(bounce); // until unshare releases it
         if direction != BufferDirection::DeviceToDriver {
             // SAFETY: the buffer is valid for `len` bytes (the trait's contract)
             // and the bounce frame is ours and at least as long.
@@ -548,6 +550,6 @@ unsafe impl Hal for FrameHal {
             // SAFETY: the device is done with the bounce frame; the buffer is valid.
             unsafe { core::ptr::copy_nonoverlapping(dma::frame_ptr(bounce), ptr, len) };
         }
-        frame::free(bounce);
+        frame::release(bounce);
     }
 }

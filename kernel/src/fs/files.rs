@@ -161,7 +161,9 @@ pub async fn write(fd: Fd, buf: &[u8]) -> Result<usize, FileError> {
                     // A page wholly overwritten, or with nothing on the disk, need
                     // not be read first.
                     None if len == PAGE as usize || index * PAGE >= file.on_disk => {
-                        let page = frame::allocate_zeroed().ok_or(FileError::NoMemory)?;
+                        let page = frame::allocate_zeroed(frame::FrameUse::Cache)
+                            .ok_or(FileError::NoMemory)?;
+                        let page = frame::counted(page); // the cache's
                         file.pages.insert_clean(index, page);
                         page
                     }

@@ -95,7 +95,8 @@ fn plan(s: &mut Storage, id: FileId, index: u64, ahead: u64) -> Result<Option<Pl
         return Ok(None);
     }
     if index * PAGE >= file.on_disk {
-        let page = frame::allocate_zeroed().ok_or(FileError::NoMemory)?;
+        let page = frame::allocate_zeroed(frame::FrameUse::Cache).ok_or(FileError::NoMemory)?;
+        let page = frame::counted(page); // the cache's
         file.pages.insert_clean(index, page);
         return Ok(None);
     }
@@ -134,7 +135,8 @@ fn insert(s: &mut Storage, id: FileId, plan: &Plan, data: &[u8]) -> Result<bool,
         if file.pages.get(index).is_some() {
             continue;
         }
-        let page = frame::allocate().ok_or(FileError::NoMemory)?;
+        let page =
+            frame::counted(frame::allocate(frame::FrameUse::Cache).ok_or(FileError::NoMemory)?);
         frame::with_contents(page, |b| b.copy_from_slice(chunk));
         file.pages.insert_clean(index, page);
     }

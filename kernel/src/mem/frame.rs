@@ -1,205 +1,164 @@
 //! The physical frame allocator: O(1) allocate and free, with an exact free count.
 //!
-//! Free frames come from two places: frames freed earlier, kept on an intrusive list
-//! (each free frame stores the address of the next one in its first 8 bytes, written
-//! through the physical-memory map — xv6's `kalloc` idea), and frames never handed out
-//! yet, taken in order from the bootloader's usable regions. Neither needs the heap or
-//! a boot-time pass over all memory.
+//! The pool itself is pure and host-tested (`lazuli_vm::FramePool`): one 12-byte
+//! record per physical frame — what it is for ([`FrameUse`]), its owner count
+//! (the copy-on-write counts, the page cache's share), a list link — with the
+//! free and zeroed lists linked through the records, so freeing a frame never
+//! touches it. This module puts the records in memory at boot (at the start of
+//! the first usable region that holds them: like Linux's `mem_map`, 3 KiB per
+//! MiB of RAM), locks the pool, and zeroes frames.
 //!
-//! A third list holds frames zeroed ahead of time: while the CPU would otherwise
-//! halt, the executor calls [`prezero`], which moves frames onto it (up to
-//! [`ZERO_POOL`]), so a first-touch fault usually finds its zeroed frame ready.
-//! Pooled frames are free frames: the free count includes them.
+//! Frames come out as [`Frame`] tokens (not `Copy`, `#[must_use]`): freed with
+//! [`free`], or handed to the owner counts with [`counted`] when a mapping, the
+//! cache, a page table or the kernel keeps them; then [`release`] by the last
+//! owner frees them.
+//!
+//! While the CPU would otherwise halt, the executor calls [`prezero`], which zeroes
+//! free frames into the pool's zeroed list (up to [`ZERO_POOL`]), so a first-touch
+//! fault usually finds its zeroed frame ready. Pooled frames are free frames.
 use super::phys_to_virt;
 use bootloader_api::info::{MemoryRegionKind, MemoryRegions};
-use lazuli_vm::{FrameRefs, UsableFrames};
-use spin::Mutex;
+use lazuli_vm::{FrameInfo, FramePool, UsableFrames};
+use spin::{Mutex, MutexGuard};
 use x86_64::{
     PhysAddr,
     structures::paging::{FrameAllocator as FrameSource, PhysFrame, Size4KiB},
 };
 
-/// Memory above this is left unused: the owner counts (4 bytes a frame, on the
-/// 16 MiB heap) cover frames below it. Plenty for a teaching kernel under QEMU.
+pub use lazuli_vm::{Frame, FrameUse};
+
+/// Memory above this is left unused (its records would cost 3 MiB a GiB more).
+/// Plenty for a teaching kernel under QEMU.
 const MAX_PHYS: u64 = 4 << 30;
-const NONE: u64 = u64::MAX;
 const FRAME: u64 = lazuli_vm::PAGE_SIZE;
 /// How many frames are kept zeroed ahead of time (16 MiB).
 pub const ZERO_POOL: usize = 4096;
 
-/// All physical frames the kernel hands out.
-pub struct FrameAllocator {
-    /// Frames never handed out yet (pure bookkeeping, host-tested in lazuli_vm).
-    unused: UsableFrames,
-    freed_head: u64,
-    zeroed_head: u64,
-    zeroed: usize,
-    free: usize,
-    total: usize,
-}
+type Records = &'static mut [FrameInfo];
+type Pool = FramePool<Records>;
 
-static FRAMES: Mutex<FrameAllocator> = Mutex::new(FrameAllocator {
-    unused: UsableFrames::new(MAX_PHYS),
-    freed_head: NONE,
-    zeroed_head: NONE,
-    zeroed: 0,
-    free: 0,
-    total: 0,
-});
+static FRAMES: Mutex<Option<Pool>> = Mutex::new(None);
 
-/// Takes the usable regions of the boot memory map. Frame 0 is never used.
+/// Takes the usable regions of the boot memory map and places the frame records
+/// at the start of the first one that holds them all. Frame 0 is never used.
 pub fn init(regions: &MemoryRegions) {
-    let mut fa = FRAMES.lock();
-    for region in regions
-        .iter()
-        .filter(|r| r.kind == MemoryRegionKind::Usable)
-    {
-        fa.unused.add(region.start, region.end);
+    let usable = || {
+        regions
+            .iter()
+            .filter(|r| r.kind == MemoryRegionKind::Usable)
+            .map(|r| {
+                (
+                    r.start.div_ceil(FRAME).max(1) * FRAME,
+                    r.end.min(MAX_PHYS) / FRAME * FRAME,
+                )
+            })
+            .filter(|(start, end)| start < end)
+    };
+    let top = usable().map(|(_, end)| end).max().expect("usable memory");
+    let count = (top / FRAME) as usize;
+    let bytes = (count * core::mem::size_of::<FrameInfo>()) as u64;
+    let home_frames = bytes.div_ceil(FRAME);
+    let mut unused = UsableFrames::new(MAX_PHYS);
+    let mut home = None;
+    for (start, end) in usable() {
+        if home.is_none() && (end - start) / FRAME >= home_frames {
+            home = Some(start);
+            unused.add(start + home_frames * FRAME, end);
+        } else {
+            unused.add(start, end);
+        }
     }
-    fa.total = fa.unused.total();
-    fa.free = fa.total;
+    let home = home.expect("a usable region that holds the frame records");
+    let records = phys_to_virt(PhysAddr::new(home)).as_mut_ptr::<FrameInfo>();
+    // SAFETY: [home, home + home_frames frames) is usable RAM that the pool never
+    // hands out (left out of `unused`), mapped by the physical-memory map and used
+    // by nothing else, for good ('static). All-zero bytes are valid records (an
+    // untouched frame), so zeroing makes every one of them initialised.
+    let records: Records = unsafe {
+        core::ptr::write_bytes(records.cast::<u8>(), 0, (home_frames * FRAME) as usize);
+        core::slice::from_raw_parts_mut(records, count)
+    };
+    *FRAMES.lock() = Some(FramePool::new(records, unused));
 }
 
-impl FrameAllocator {
-    /// Pops the head of a frame list (`head` is `freed_head` or `zeroed_head`).
-    fn pop(head: &mut u64) -> Option<u64> {
-        if *head == NONE {
-            return None;
-        }
-        let frame = *head;
-        // SAFETY: every frame on a list is ours and holds the next link.
-        *head = unsafe { *phys_to_virt(PhysAddr::new(frame)).as_ptr::<u64>() };
-        Some(frame)
-    }
-
-    /// Pushes a frame that nothing refers to any more onto a list.
-    fn push(head: &mut u64, frame: u64) {
-        // SAFETY: the frame is free, so its first word may hold the list link.
-        unsafe { *phys_to_virt(PhysAddr::new(frame)).as_mut_ptr::<u64>() = *head };
-        *head = frame;
-    }
-
-    /// A frame never handed out yet, carved from the usable regions.
-    fn carve(&mut self) -> Option<u64> {
-        self.unused.carve()
-    }
-
-    /// Any frame: freed ones first (so recently used memory is reused), then new
-    /// ones, then the zeroed pool.
-    fn allocate(&mut self) -> Option<PhysFrame> {
-        let frame = match Self::pop(&mut self.freed_head).or_else(|| self.carve()) {
-            Some(frame) => frame,
-            None => {
-                let frame = Self::pop(&mut self.zeroed_head)?;
-                self.zeroed -= 1;
-                frame
-            }
-        };
-        self.free -= 1;
-        Some(PhysFrame::containing_address(PhysAddr::new(frame)))
-    }
-
-    /// A frame from the zeroed pool (its link word cleared), if the pool has one.
-    fn allocate_prezeroed(&mut self) -> Option<PhysFrame> {
-        let frame = Self::pop(&mut self.zeroed_head)?;
-        self.zeroed -= 1;
-        self.free -= 1;
-        // SAFETY: the frame is now ours; only its first word (the link) was written.
-        unsafe { *phys_to_virt(PhysAddr::new(frame)).as_mut_ptr::<u64>() = 0 };
-        Some(PhysFrame::containing_address(PhysAddr::new(frame)))
-    }
-
-    fn deallocate(&mut self, frame: PhysFrame) {
-        Self::push(&mut self.freed_head, frame.start_address().as_u64());
-        self.free += 1;
-        debug_assert!(self.free <= self.total, "more frames freed than exist");
-    }
-
-    /// Zeroes one free frame (freed or new) into the pool; false if none is left
-    /// or the pool is full.
-    fn prezero_one(&mut self) -> bool {
-        if self.zeroed >= ZERO_POOL {
-            return false;
-        }
-        let Some(frame) = Self::pop(&mut self.freed_head).or_else(|| self.carve()) else {
-            return false;
-        };
-        zero(PhysFrame::containing_address(PhysAddr::new(frame)));
-        Self::push(&mut self.zeroed_head, frame);
-        self.zeroed += 1;
-        true
-    }
+fn pool() -> MutexGuard<'static, Option<Pool>> {
+    FRAMES.lock()
 }
 
-/// `count` physically consecutive zeroed frames (device rings and buffers), carved
-/// from memory never handed out yet; frames skipped to find a run go on the free
-/// list. Boot-time use: the carve order of a fresh region is address order.
+fn with<R>(f: impl FnOnce(&mut Pool) -> R) -> R {
+    f(pool().as_mut().expect("frame::init at boot"))
+}
+
+fn to_phys(addr: u64) -> PhysFrame {
+    PhysFrame::containing_address(PhysAddr::new(addr))
+}
+
+/// The physical frame a token stands for (to copy into it, say, before it is
+/// counted).
+pub fn phys(frame: &Frame) -> PhysFrame {
+    to_phys(frame.addr())
+}
+
+/// Hands `frame` to the owner counts (one owner: the caller's mapping, cache
+/// entry or table); the last [`release`] frees it.
+pub fn counted(frame: Frame) -> PhysFrame {
+    to_phys(frame.into_counted())
+}
+
+/// `count` physically consecutive zeroed frames for the kernel (device rings and
+/// buffers), counted, from memory never handed out yet. Boot-time use.
 pub fn allocate_contiguous(count: usize) -> Option<PhysFrame> {
-    let mut fa = FRAMES.lock();
-    let mut run: Option<(u64, usize)> = None;
-    while run.is_none_or(|(_, len)| len < count) {
-        let frame = fa.carve()?;
-        run = match run {
-            Some((start, len)) if start + len as u64 * FRAME == frame => Some((start, len + 1)),
-            Some((start, len)) => {
-                for i in 0..len as u64 {
-                    FrameAllocator::push(&mut fa.freed_head, start + i * FRAME);
-                }
-                Some((frame, 1))
-            }
-            None => Some((frame, 1)),
-        };
+    let start = with(|p| p.allocate_run(count))?;
+    for i in 0..count as u64 {
+        zero(to_phys(start + i * FRAME));
     }
-    let (start, len) = run?;
-    fa.free -= len;
-    drop(fa);
-    for i in 0..len as u64 {
-        zero(PhysFrame::containing_address(PhysAddr::new(
-            start + i * FRAME,
-        )));
-    }
-    Some(PhysFrame::containing_address(PhysAddr::new(start)))
+    Some(to_phys(start))
 }
 
-/// One frame with unspecified contents, or None when memory is exhausted.
-pub fn allocate() -> Option<PhysFrame> {
-    FRAMES.lock().allocate()
+/// One frame for `use_` with unspecified contents, or None when memory is exhausted.
+pub fn allocate(use_: FrameUse) -> Option<Frame> {
+    with(|p| p.allocate(use_))
 }
 
-/// One frame filled with zeros: from the pool when it has one, else zeroed now.
-pub fn allocate_zeroed() -> Option<PhysFrame> {
-    let mut frames = FRAMES.lock();
-    if let Some(frame) = frames.allocate_prezeroed() {
-        return Some(frame);
+/// One frame for `use_` filled with zeros: from the pool when it has one, else
+/// zeroed now.
+pub fn allocate_zeroed(use_: FrameUse) -> Option<Frame> {
+    let (frame, zeroed) = with(|p| p.allocate_zeroed(use_))?;
+    if !zeroed {
+        zero(phys(&frame));
     }
-    let frame = frames.allocate()?;
-    drop(frames);
-    zero(frame);
     Some(frame)
 }
 
 /// Idle work: zeroes up to `budget` free frames into the pool. Returns how many.
 pub fn prezero(budget: usize) -> usize {
     let mut done = 0;
-    while done < budget && FRAMES.lock().prezero_one() {
+    while done < budget {
+        let mut guard = pool();
+        let p = guard.as_mut().expect("frame::init at boot");
+        let Some(addr) = p.next_to_zero(ZERO_POOL) else {
+            break;
+        };
+        zero(to_phys(addr));
+        p.add_zeroed(addr);
         done += 1;
     }
     done
 }
 
-/// Gives a frame back. It must not be mapped or referenced anywhere any more.
-pub fn free(frame: PhysFrame) {
-    FRAMES.lock().deallocate(frame);
+/// Gives back a frame nothing maps or refers to.
+pub fn free(frame: Frame) {
+    with(|p| p.free(frame));
 }
 
 /// Frames free right now.
 pub fn free_frames() -> usize {
-    FRAMES.lock().free
+    with(|p| p.free_frames())
 }
 
 /// Frames the allocator manages in all.
 pub fn total_frames() -> usize {
-    FRAMES.lock().total
+    with(|p| p.total())
 }
 
 /// Fills a frame with zeros with `rep stosq` (TCG has no fast `rep stosb`).
@@ -218,75 +177,69 @@ pub fn zero(frame: PhysFrame) {
     }
 }
 
-/// Owners of shared (copy-on-write) frames. Frames nobody shares cost nothing here.
-static REFS: Mutex<Option<FrameRefs>> = Mutex::new(None);
-
-/// Sizes the owner counts for every frame (needs the heap).
-pub fn init_refs() {
-    *REFS.lock() = Some(FrameRefs::new((MAX_PHYS / FRAME) as usize));
+/// The pool locked across a copy-on-write fork, which shares thousands of pages
+/// and makes the child's tables: one lock for the whole batch.
+pub struct Sharing<'a> {
+    pool: &'a mut Pool,
 }
 
-fn with_refs<R>(f: impl FnOnce(&mut FrameRefs) -> R) -> R {
-    f(REFS.lock().as_mut().expect("frame::init_refs at boot"))
+impl Sharing<'_> {
+    /// Counts one more owner of the counted `frame`.
+    pub fn share(&mut self, frame: PhysFrame) {
+        self.pool.share(frame.start_address().as_u64());
+    }
+
+    /// A zeroed, counted page-table frame; None when memory is exhausted.
+    pub fn table(&mut self) -> Option<PhysFrame> {
+        let (frame, zeroed) = self.pool.allocate_zeroed(FrameUse::Table)?;
+        let frame = counted(frame);
+        if !zeroed {
+            zero(frame);
+        }
+        Some(frame)
+    }
 }
 
-fn number(frame: PhysFrame) -> usize {
-    (frame.start_address().as_u64() / FRAME) as usize
+/// Runs `f` with the pool locked once for a fork's batch of shares and tables.
+pub fn sharing<R>(f: impl FnOnce(&mut Sharing) -> R) -> R {
+    with(|pool| f(&mut Sharing { pool }))
 }
 
-/// Runs `f` with a `share` function that counts one more owner of a frame, taking
-/// the owner-count lock once for the whole batch (fork shares thousands of pages).
-pub fn sharing<R>(f: impl FnOnce(&mut dyn FnMut(PhysFrame)) -> R) -> R {
-    let mut refs = REFS.lock();
-    let refs = refs.as_mut().expect("frame::init_refs at boot");
-    f(&mut |frame| refs.share(number(frame)))
-}
-
-/// Counts one more owner of `frame` (a page-cache frame mapped into a task).
+/// Counts one more owner of the counted `frame` (a page-cache frame mapped into a task).
 pub fn share(frame: PhysFrame) {
-    with_refs(|r| r.share(number(frame)));
+    with(|p| p.share(frame.start_address().as_u64()));
 }
 
-/// Both allocator locks, held across a teardown so each freed page costs no locking.
+/// The pool locked across a teardown, so each freed page costs no locking.
 pub struct Release<'a> {
-    refs: spin::MutexGuard<'a, Option<FrameRefs>>,
-    frames: spin::MutexGuard<'a, FrameAllocator>,
+    pool: &'a mut Pool,
 }
 
 impl Release<'_> {
-    /// One mapping of `frame` goes away; frees it with its last owner.
+    /// One owner of `frame` (a mapping, a table) lets it go; the last frees it.
     pub fn release(&mut self, frame: PhysFrame) {
-        let last = self
-            .refs
-            .as_mut()
-            .expect("frame::init_refs at boot")
-            .release(number(frame));
-        if last {
-            self.frames.deallocate(frame);
-        }
-    }
-
-    /// Gives back a frame that was never shared (a page-table page).
-    pub fn free(&mut self, frame: PhysFrame) {
-        self.frames.deallocate(frame);
+        self.pool.release(frame.start_address().as_u64());
     }
 }
 
-/// Runs `f` with the allocator locked once for a whole batch of releases.
+/// Runs `f` with the pool locked once for a whole batch of releases.
 pub fn releasing<R>(f: impl FnOnce(&mut Release) -> R) -> R {
-    let refs = REFS.lock();
-    let frames = FRAMES.lock();
-    f(&mut Release { refs, frames })
+    with(|pool| f(&mut Release { pool }))
 }
 
-/// How many mappings own `frame` (1 if it is not shared).
+/// How many owners `frame` has (mappings, the cache, a table; 0 if free).
 pub fn owners(frame: PhysFrame) -> u32 {
-    with_refs(|r| r.count(number(frame)))
+    with(|p| p.owners(frame.start_address().as_u64()))
 }
 
-/// One mapping of `frame` goes away; the frame is freed with its last owner.
+/// What `frame` is for.
+pub fn use_of(frame: PhysFrame) -> FrameUse {
+    with(|p| p.use_of(frame.start_address().as_u64()))
+}
+
+/// One owner of `frame` lets it go; the frame is freed with its last owner.
 pub fn release(frame: PhysFrame) {
-    releasing(|r| r.release(frame));
+    with(|p| p.release(frame.start_address().as_u64()));
 }
 
 /// Copies the 4 KiB of `src` into `dst` with `rep movsq`.
@@ -328,16 +281,19 @@ pub fn with_contents<R>(frame: PhysFrame, f: impl FnOnce(&mut [u8; 4096]) -> R) 
 /// Ticks to zero one frame with [`zero`] (for the benchmark): takes a frame,
 /// times the zeroing, gives it back. 0 if no frame is free.
 pub fn zero_ticks() -> u64 {
-    let Some(frame) = allocate() else { return 0 };
+    let Some(frame) = allocate(FrameUse::Kernel) else {
+        return 0;
+    };
     let t0 = crate::arch::cpu::rdtsc();
-    zero(frame);
+    zero(phys(&frame));
     let ticks = crate::arch::cpu::rdtsc() - t0;
     free(frame);
     ticks
 }
 
 /// Adapter for the x86_64 crate's mapper, which allocates page-table frames (and
-/// zeroes them itself). Counts what it hands out so callers can keep getptsize exact.
+/// zeroes them itself): counted table frames, freed by their release. Counts what
+/// it hands out so callers can keep getptsize exact.
 pub struct TableFrames {
     pub allocated: usize,
 }
@@ -345,7 +301,7 @@ pub struct TableFrames {
 // SAFETY: frames come from the allocator, so each is unused and handed out once.
 unsafe impl FrameSource<Size4KiB> for TableFrames {
     fn allocate_frame(&mut self) -> Option<PhysFrame> {
-        let frame = allocate()?;
+        let frame = counted(allocate(FrameUse::Table)?);
         self.allocated += 1;
         Some(frame)
     }

@@ -15,7 +15,9 @@ pub fn init() {
     let flags = Flags::PRESENT | Flags::WRITABLE | Flags::NO_EXECUTE;
     let mut page = HEAP_START;
     while page < HEAP_START + HEAP_SIZE {
-        let frame = frame::allocate().expect("no frames for the kernel heap");
+        let frame =
+            frame::allocate(frame::FrameUse::Kernel).expect("no frames for the kernel heap");
+        let frame = frame::counted(frame); // the kernel's for good
         paging::map_kernel(page, frame, flags);
         page += lazuli_vm::PAGE_SIZE;
     }

@@ -4,7 +4,11 @@
 //! maps through the x86_64 crate's `OffsetPageTable` (tables reached through the
 //! physical-memory map) and walks its own tables to free ranges. It knows nothing of
 //! regions: what should be mapped is decided in `lazuli_vm`; this is the cache.
-use super::{frame, frame::TableFrames, phys_to_virt};
+use super::{
+    frame,
+    frame::{FrameUse, TableFrames},
+    phys_to_virt,
+};
 use lazuli_vm::{SwapEntry, layout::USER_END};
 use spin::Once;
 use x86_64::{
@@ -98,7 +102,8 @@ pub struct PageTables {
 impl PageTables {
     /// A root whose user half is empty and whose kernel half is the kernel's.
     pub fn new() -> Result<Self, OutOfFrames> {
-        let root = frame::allocate_zeroed().ok_or(OutOfFrames)?;
+        let root = frame::allocate_zeroed(FrameUse::Table).ok_or(OutOfFrames)?;
+        let root = frame::counted(root);
         // SAFETY: `root` is fresh; the kernel root is only read.
         let (new, kernel) = unsafe { (table(root), table(kernel_root())) };
         for i in 256..512 {
@@ -230,12 +235,12 @@ impl PageTables {
     pub fn share_into(
         &mut self,
         child: &mut PageTables,
-        share: &mut impl FnMut(PhysFrame),
+        pool: &mut frame::Sharing,
     ) -> (usize, usize, Result<(), OutOfFrames>) {
         let mut counts = (0, 0);
         // SAFETY: `&mut self` and `&mut child` own their roots and user-part tables.
         let result =
-            unsafe { share_level(table(self.root), table(child.root), 4, share, &mut counts) };
+            unsafe { share_level(table(self.root), table(child.root), 4, pool, &mut counts) };
         if self.is_active() {
             tlb::flush_all(); // write access was taken away from present pages
         }
@@ -281,7 +286,7 @@ impl Drop for PageTables {
     fn drop(&mut self) {
         assert!(!self.is_active(), "dropping the active address space");
         self.free_range(0, USER_END);
-        frame::free(self.root);
+        frame::release(self.root);
     }
 }
 
@@ -337,7 +342,7 @@ unsafe fn free_level(
             )
         } {
             entry.set_unused();
-            release.free(child);
+            release.release(child);
             freed.tables += 1;
         }
     }
@@ -451,7 +456,7 @@ unsafe fn share_level(
     from: &mut PageTable,
     to: &mut PageTable,
     level: u32,
-    share: &mut impl FnMut(PhysFrame),
+    pool: &mut frame::Sharing,
     counts: &mut (usize, usize),
 ) -> Result<(), OutOfFrames> {
     let entries = if level == 4 { 256 } else { 512 };
@@ -470,15 +475,15 @@ unsafe fn share_level(
             let flags = entry.flags() - Flags::WRITABLE;
             entry.set_flags(flags);
             to[i].set_frame(frame, flags);
-            share(frame);
+            pool.share(frame);
             counts.0 += 1;
             continue;
         }
-        let below = frame::allocate_zeroed().ok_or(OutOfFrames)?;
+        let below = pool.table().ok_or(OutOfFrames)?;
         to[i].set_frame(below, entry.flags());
         counts.1 += 1;
         // SAFETY: (recursion) `below` is fresh and ours; `frame` is the parent's.
-        unsafe { share_level(table(frame), table(below), level - 1, share, counts)? };
+        unsafe { share_level(table(frame), table(below), level - 1, pool, counts)? };
     }
     Ok(())
 }

@@ -66,7 +66,7 @@ impl AddressSpace {
                 self.present += 1;
                 self.resident.insert(page);
             }
-            Err(_) => frame::free(copy),
+            Err(_) => frame::release(copy),
         }
         result
     }

@@ -57,15 +57,16 @@ impl AddressSpace {
                 }
                 return result.is_ok();
             }
-            let Some(copy) = frame::allocate() else {
+            let Some(copy) = frame::allocate(frame::FrameUse::User) else {
                 result = Err(OutOfFrames);
                 return false;
             };
+            let copy = frame::counted(copy);
             frame::copy(frame, copy);
             match child.tables.map(page, copy, flags, &mut child.table_pages) {
                 Ok(()) => child.present += 1,
                 Err(e) => {
-                    frame::free(copy);
+                    frame::release(copy);
                     result = Err(e);
                 }
             }
@@ -101,7 +102,7 @@ impl AddressSpace {
         self.make_room(self.table_pages);
         let mut child = self.empty_child()?;
         let (pages, tables, result) =
-            frame::sharing(|share| self.tables.share_into(&mut child.tables, &mut |f| share(f)));
+            frame::sharing(|pool| self.tables.share_into(&mut child.tables, pool));
         child.present = pages;
         child.table_pages += tables;
         result.map(|()| child)

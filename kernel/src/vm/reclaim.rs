@@ -21,7 +21,11 @@
 //! The kernel never reclaims for itself: the mark keeps frames free for the page
 //! tables of a fault, fork's tables and the kernel's own needs.
 use super::space::AddressSpace;
-use crate::{mem::frame, mem::paging::OutOfFrames, task::sched};
+use crate::{
+    mem::frame::{self, FrameUse},
+    mem::paging::OutOfFrames,
+    task::sched,
+};
 use core::sync::atomic::{AtomicU64, Ordering};
 use lazuli_api::Pid;
 use x86_64::structures::paging::PhysFrame;
@@ -38,17 +42,19 @@ static HAND: AtomicU64 = AtomicU64::new(0);
 
 impl AddressSpace {
     /// A frame for one of this space's pages (zeroed if asked), reclaiming one
-    /// if none is free. Err only when nothing could be reclaimed.
+    /// if none is free: counted, its one owner the caller's mapping (which
+    /// releases it if it cannot map it after all). Err only when nothing could be
+    /// reclaimed.
     pub fn user_frame(&mut self, zeroed: bool) -> Result<PhysFrame, OutOfFrames> {
         while frame::free_frames() < LOW_MARK && self.reclaim_one() {}
         loop {
             let got = if zeroed {
-                frame::allocate_zeroed()
+                frame::allocate_zeroed(FrameUse::User)
             } else {
-                frame::allocate()
+                frame::allocate(FrameUse::User)
             };
             if let Some(f) = got {
-                return Ok(f);
+                return Ok(frame::counted(f));
             }
             if !self.reclaim_one() {
                 return Err(OutOfFrames);

@@ -93,7 +93,7 @@ impl AddressSpace {
                 Ok(())
             }
             Err(e) => {
-                frame::free(frame);
+                frame::release(frame);
                 Err(e)
             }
         }

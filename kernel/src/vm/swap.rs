@@ -18,7 +18,7 @@ use super::space::{AddressSpace, flags_for};
 use crate::{
     block::swap,
     mem::{
-        frame,
+        frame::{self, FrameUse},
         paging::{leaf_frame, set_swapped, swapped},
     },
 };
@@ -47,7 +47,13 @@ impl AddressSpace {
             if entry.is_unused() || swapped(entry).is_some() || !flags.contains(Flags::PRESENT) {
                 return Verdict::Gone;
             }
-            let owners = frame::owners(leaf_frame(entry));
+            let frame = leaf_frame(entry);
+            if !matches!(frame::use_of(frame), FrameUse::User | FrameUse::Cache) {
+                // The record says it is not a task's page (never so today): a
+                // table or kernel frame is never evicted.
+                return Verdict::Pinned;
+            }
+            let owners = frame::owners(frame);
             if owners > 1 && !(owners == 2 && file_page(regions, page).is_some()) {
                 // Shared copy-on-write, or a file page others map too: skipped,
                 // and out of the ring, so that scans stay short; a write that
@@ -156,7 +162,7 @@ impl AddressSpace {
             .map_err(|_| SwapInError::OutOfFrames)?;
         let read = frame::with_contents(fresh, |bytes| swap::read_page(slot, bytes));
         if read.is_err() {
-            frame::free(fresh);
+            frame::release(fresh);
             return Err(SwapInError::Io);
         }
         let entry = self.tables.leaf(page).expect("a swapped page has tables");

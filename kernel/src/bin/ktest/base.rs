@@ -74,16 +74,26 @@ fn frames_round_trip() -> Outcome {
     let before = frame::free_frames();
     let mut frames = Vec::new();
     for _ in 0..1000 {
-        frames.push(frame::allocate().ok_or("out of frames")?);
+        frames.push(frame::allocate(frame::FrameUse::Kernel).ok_or("out of frames")?);
     }
     ensure_eq!(frame::free_frames(), before - 1000, "1000 frames taken");
-    let first = frames[999];
+    let first = frames[999].addr();
+    ensure_eq!(
+        frame::use_of(frame::phys(&frames[999])),
+        frame::FrameUse::Kernel,
+        "the record says what it is for"
+    );
     for f in frames.drain(..) {
         frame::free(f);
     }
     ensure_eq!(frame::free_frames(), before, "all given back");
-    let again = frame::allocate().ok_or("out of frames")?;
-    ensure_eq!(again, first, "the last frame freed is the first reused");
+    let again = frame::allocate(frame::FrameUse::Kernel).ok_or("out of frames")?;
+    ensure_eq!(
+        again.addr(),
+        first,
+        "the last frame freed is the first reused"
+    );
+    ensure_eq!(frame::owners(frame::phys(&again)), 1, "one owner");
     frame::free(again);
     Ok(())
 }
