@@ -14,3 +14,4 @@ pub mod uart;
 pub mod user_access;
 pub mod usermode;
 pub mod virtio_blk;
+pub mod virtio_hal;
