@@ -416,6 +416,7 @@ fn bench_prints_every_figure(out: &[String], code: i32) -> Result<(), String> {
         "first_touch_unpooled",
         "retouch",
         "retouch_all",
+        "retouch_16384",
         "user_call",
         "null_fault",
         "zero_page",

@@ -13,6 +13,9 @@ static GATHERED: Mutex<Vec<u64>> = Mutex::new(Vec::new());
 /// first touches after an idle moment find a zeroed frame ready.
 const ZERO_POOL: usize = 4096;
 
+/// Pages of `retouch_16384`.
+const RETOUCH_BIG: usize = 16384;
+
 pub async fn run(plan: Plan) -> bool {
     let n = plan.n(4096, 256);
     let total = ZERO_POOL + n;
@@ -40,7 +43,20 @@ pub async fn run(plan: Plan) -> bool {
     })
     .await;
     report("user_call", &empty);
-    for (name, pages) in [("retouch", 256.min(n)), ("retouch_all", n)] {
+    // And over 16,384 pages of their own (64 MiB: Linux's bulk re-touch figure).
+    let big = RETOUCH_BIG * PAGE;
+    let Ok(big_base) = map(big, Prot::RW, Placement::Anywhere) else {
+        return false;
+    };
+    for i in 0..RETOUCH_BIG {
+        user::store(big_base + i * PAGE, 1).await;
+    }
+    let regions = [
+        ("retouch", base, 256.min(n)),
+        ("retouch_all", base, n),
+        ("retouch_16384", big_base, RETOUCH_BIG),
+    ];
+    for (name, base, pages) in regions {
         let Ok(pass) = user_code(&store_loop(base, pages)).await else {
             return false;
         };
@@ -55,6 +71,7 @@ pub async fn run(plan: Plan) -> bool {
             .collect();
         report(name, &Samples::from(per_page));
     }
+    let _ = munmap(big_base, big);
     report("null_fault", &sample(n, async |_| breakpoint()).await);
     let zero: Vec<u64> = (0..plan.n(1024, 64)).map(|_| zero_page_ticks()).collect();
     report("zero_page", &Samples::from(zero));
