@@ -59,6 +59,7 @@ pub mod protect;
 pub mod region;
 pub mod request;
 pub mod swap;
+pub mod tlb;
 pub mod unmap;
 
 pub use addr::{PAGE_SIZE, is_page_aligned, page_down, page_up};
@@ -78,4 +79,5 @@ pub use protect::plan_protect;
 pub use region::{Overlap, Region, RegionKind, RegionSet, fresh_task_regions};
 pub use request::{page_len, user_range};
 pub use swap::{SwapEntry, SwapSlots};
+pub use tlb::{TlbGrowth, restarts_growth};
 pub use unmap::plan_unmap;

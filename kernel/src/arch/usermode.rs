@@ -259,6 +259,9 @@ pub fn run(regs: &mut UserRegs) -> Exit {
     let exit = match code {
         EXIT_SYSCALL => Exit::Syscall,
         EXIT_TIMER => {
+            if crate::vm::tlb::on_user_tick() {
+                x86_64::instructions::tlb::flush_all(); // let QEMU's TLB grow (vm::tlb)
+            }
             crate::time::tick();
             pic::end_of_interrupt(Irq::Timer);
             Exit::Preempted

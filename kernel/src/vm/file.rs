@@ -43,6 +43,7 @@ impl AddressSpace {
         match result {
             Ok(()) => {
                 self.present += 1;
+                super::tlb::grew(self.present);
                 self.resident.insert(page);
             }
             Err(_) => frame::release(frame),
@@ -64,6 +65,7 @@ impl AddressSpace {
         match result {
             Ok(()) => {
                 self.present += 1;
+                super::tlb::grew(self.present);
                 self.resident.insert(page);
             }
             Err(_) => frame::release(copy),

@@ -12,6 +12,7 @@
 //! - `file`   — file regions: cached pages mapped, stores harvested for write-back
 //! - `reclaim` — when a frame is short: clean cache pages, then a page of each task in turn
 //! - `swap`   — one page evicted (by its space's clock) to a swap slot or its file; swap-in
+//! - `tlb`    — full flushes that let QEMU's software TLB grow with the working set
 //! - `calls`  — the VM system calls on the active space
 
 pub mod active;
@@ -24,3 +25,4 @@ pub mod map;
 pub mod reclaim;
 pub mod space;
 pub mod swap;
+pub mod tlb;

@@ -89,6 +89,7 @@ impl AddressSpace {
         match result {
             Ok(()) => {
                 self.present += 1;
+                super::tlb::grew(self.present);
                 self.resident.insert(page);
                 Ok(())
             }

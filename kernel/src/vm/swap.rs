@@ -169,6 +169,7 @@ impl AddressSpace {
         entry.set_frame(fresh, flags_for(prot));
         swap::release(slot);
         self.present += 1;
+        super::tlb::grew(self.present);
         self.resident.insert(page);
         Ok(())
     }
