@@ -11,12 +11,16 @@
 //! Linux's 67).
 //!
 //! [`TlbGrowth`] decides, at each timer tick that interrupts ring 3, whether to
-//! flush: at ring-3 ticks 1, 3, 7, 15, … after a restart — each interval twice the
-//! last, up to [`MAX_INTERVAL`] ticks — so a working set that outgrew the TLB gets
-//! the doublings it needs within a few dozen milliseconds, and a steady one pays a
-//! refill about once a second. The kernel restarts the sequence when a space's
+//! flush: at each of the first [`BURST`] ring-3 ticks after a restart (that many
+//! doublings, 256 → 65,536 entries, within as many milliseconds), then with
+//! intervals twice the last, up to [`MAX_INTERVAL`] ticks — so a working set that
+//! outgrew the TLB gets its doublings at once, and a steady one pays a refill about
+//! once a second. The kernel restarts the sequence when a space's
 //! present pages reach a power of two from 256 on (its working set may have
 //! outgrown the TLB).
+
+/// Ring-3 ticks in a row that flush after a restart.
+pub const BURST: u64 = 8;
 
 /// The longest interval between growth flushes, in ring-3 timer ticks.
 pub const MAX_INTERVAL: u64 = 1024;
@@ -25,12 +29,13 @@ pub const MAX_INTERVAL: u64 = 1024;
 pub const FIRST_SIZE: usize = 256;
 
 /// The flush schedule: ring-3 ticks seen, the tick of the next flush, the
-/// interval after it.
+/// interval after the burst, the burst's flushes left.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TlbGrowth {
     ticks: u64,
     next: u64,
     interval: u64,
+    burst_left: u64,
 }
 
 impl Default for TlbGrowth {
@@ -40,21 +45,22 @@ impl Default for TlbGrowth {
 }
 
 impl TlbGrowth {
-    /// A fresh schedule: the first ring-3 tick flushes.
+    /// A fresh schedule: a burst from the first ring-3 tick on.
     pub const fn new() -> Self {
         TlbGrowth {
             ticks: 0,
             next: 1,
-            interval: 2,
+            interval: 1,
+            burst_left: BURST,
         }
     }
 
-    /// The working set may have grown: flush soon and often again.
+    /// The working set may have grown: a burst again from the next tick.
     pub fn restart(&mut self) {
         *self = TlbGrowth {
             ticks: self.ticks,
             next: self.ticks + 1,
-            interval: 2,
+            ..TlbGrowth::new()
         };
     }
 
@@ -64,8 +70,13 @@ impl TlbGrowth {
         if self.ticks < self.next {
             return false;
         }
+        if self.burst_left > 0 {
+            self.burst_left -= 1;
+        }
+        if self.burst_left == 0 {
+            self.interval = (self.interval * 2).min(MAX_INTERVAL);
+        }
         self.next = self.ticks + self.interval;
-        self.interval = (self.interval * 2).min(MAX_INTERVAL);
         true
     }
 }
@@ -81,35 +92,35 @@ mod tests {
     use super::*;
     use std::vec::Vec;
 
-    fn flushes(g: &mut TlbGrowth, ticks: u64) -> Vec<u64> {
+    /// The ring-3 ticks (counted from `from`) at which `ticks` more ticks flush.
+    fn flushes(g: &mut TlbGrowth, ticks: u64, from: u64) -> Vec<u64> {
         let mut at = Vec::new();
         for _ in 0..ticks {
             if g.user_tick() {
-                at.push(g.ticks);
+                at.push(g.ticks - from);
             }
         }
         at
     }
 
     #[test]
-    fn flushes_come_at_doubling_intervals_then_once_per_max_interval() {
+    fn a_burst_then_doubling_intervals_then_once_per_max_interval() {
         let mut g = TlbGrowth::new();
-        let got = flushes(&mut g, 4096);
-        assert_eq!(
-            &got[..11],
-            &[1, 3, 7, 15, 31, 63, 127, 255, 511, 1023, 2047]
-        );
-        assert_eq!(got[11], 2047 + MAX_INTERVAL);
+        let got = flushes(&mut g, 4096, 0);
+        let want = [
+            1, 2, 3, 4, 5, 6, 7, 8, 10, 14, 22, 38, 70, 134, 262, 518, 1030,
+        ];
+        assert_eq!(&got[..want.len()], &want);
+        assert_eq!(got[want.len()], 1030 + MAX_INTERVAL);
     }
 
     #[test]
-    fn a_restart_makes_the_next_tick_flush_and_the_intervals_short_again() {
+    fn a_restart_brings_the_burst_back() {
         let mut g = TlbGrowth::new();
-        flushes(&mut g, 5000);
+        flushes(&mut g, 5000, 0);
         g.restart();
-        let base = g.ticks;
-        let got: Vec<u64> = flushes(&mut g, 20).into_iter().map(|t| t - base).collect();
-        assert_eq!(got, [1, 3, 7, 15]);
+        let from = g.ticks;
+        assert_eq!(flushes(&mut g, 15, from), [1, 2, 3, 4, 5, 6, 7, 8, 10, 14]);
     }
 
     #[test]
