@@ -25,7 +25,16 @@ const STORM: usize = 8;
 const SWAP_STORM: usize = 4;
 
 pub async fn main(args: String) -> i32 {
-    let rounds = args.trim().parse::<usize>().unwrap_or(3);
+    let rounds = match args.trim() {
+        "" => 3,
+        words => match words.parse::<usize>() {
+            Ok(rounds @ 1..=100) => rounds,
+            _ => {
+                println!("pressure: usage: pressure [ROUNDS] (1 to 100)");
+                return 2;
+            }
+        },
+    };
     let swapping = swap().total > 0;
     let baseline = frames_at_rest();
     let (mut killed, mut survived, mut wanted, mut free) = (0, 0, 0, 0);
