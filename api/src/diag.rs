@@ -4,8 +4,6 @@ use spin::Once;
 
 /// What the kernel offers benchmarks and tests. Implemented once, by the kernel.
 pub trait Diagnostics: Sync {
-    /// A serialised TSC reading (`lfence; rdtsc`).
-    fn timestamp(&self) -> u64;
     /// Ticks to zero one frame with the fault path's method.
     fn zero_page_ticks(&self) -> u64;
     /// Ticks spent freeing the address space of the task that ended last.
@@ -38,9 +36,11 @@ fn diagnostics() -> &'static dyn Diagnostics {
         .expect("lazuli-api diagnostics used before the kernel installed them")
 }
 
-/// A serialised TSC reading, for measuring in ticks.
+/// A serialised TSC reading (`lfence; rdtsc; lfence`), for measuring in ticks. Read inline,
+/// without a call into the kernel.
+#[inline(always)]
 pub fn timestamp() -> u64 {
-    diagnostics().timestamp()
+    crate::tsc::read()
 }
 
 /// Ticks the kernel takes to zero one frame with the fault path's method (a frame

@@ -132,9 +132,6 @@ impl Kernel for Api {
 }
 
 impl Diagnostics for Api {
-    fn timestamp(&self) -> u64 {
-        arch::cpu::rdtsc()
-    }
     fn zero_page_ticks(&self) -> u64 {
         frame::zero_ticks()
     }
