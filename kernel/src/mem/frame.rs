@@ -161,18 +161,31 @@ pub fn total_frames() -> usize {
     with(|p| p.total())
 }
 
-/// Fills a frame with zeros with `rep stosq` (TCG has no fast `rep stosb`).
+/// Fills a frame with zeros: 64 rounds of eight 8-byte stores. Under TCG that is
+/// half the cost of `rep stosq`, which QEMU runs one iteration per pass through its
+/// translated block (zero_page 1,680 -> 818 ticks); TCG has no fast `rep stosb`.
 pub fn zero(frame: PhysFrame) {
     let dst = phys_to_virt(frame.start_address()).as_mut_ptr::<u64>();
     // SAFETY: the frame is allocated to the caller and mapped at `dst` by the
-    // physical-memory map; 512 quadwords is exactly one frame.
+    // physical-memory map; 64 rounds of 64 bytes is exactly one frame.
     unsafe {
         core::arch::asm!(
-            "rep stosq",
-            inout("rcx") 512usize => _,
+            "2:",
+            "mov qword ptr [rdi], rax",
+            "mov qword ptr [rdi + 8], rax",
+            "mov qword ptr [rdi + 16], rax",
+            "mov qword ptr [rdi + 24], rax",
+            "mov qword ptr [rdi + 32], rax",
+            "mov qword ptr [rdi + 40], rax",
+            "mov qword ptr [rdi + 48], rax",
+            "mov qword ptr [rdi + 56], rax",
+            "add rdi, 64",
+            "dec ecx",
+            "jnz 2b",
+            inout("ecx") 64u32 => _,
             inout("rdi") dst => _,
             in("rax") 0u64,
-            options(nostack, preserves_flags)
+            options(nostack)
         );
     }
 }
@@ -242,19 +255,36 @@ pub fn release(frame: PhysFrame) {
     with(|p| p.release(frame.start_address().as_u64()));
 }
 
-/// Copies the 4 KiB of `src` into `dst` with `rep movsq`.
+/// Copies the 4 KiB of `src` into `dst`: 128 rounds of four 8-byte loads and
+/// stores (unrolled, like [`zero`], rather than `rep movsq`).
 pub fn copy(src: PhysFrame, dst: PhysFrame) {
     let from = phys_to_virt(src.start_address()).as_ptr::<u64>();
     let to = phys_to_virt(dst.start_address()).as_mut_ptr::<u64>();
     // SAFETY: both frames are mapped by the physical-memory map and are distinct
-    // (dst was just allocated to the caller); 512 quadwords is one frame.
+    // (dst was just allocated to the caller); 128 rounds of 32 bytes is one frame.
     unsafe {
         core::arch::asm!(
-            "rep movsq",
-            inout("rcx") 512usize => _,
+            "2:",
+            "mov rax, qword ptr [rsi]",
+            "mov rdx, qword ptr [rsi + 8]",
+            "mov r8, qword ptr [rsi + 16]",
+            "mov r9, qword ptr [rsi + 24]",
+            "mov qword ptr [rdi], rax",
+            "mov qword ptr [rdi + 8], rdx",
+            "mov qword ptr [rdi + 16], r8",
+            "mov qword ptr [rdi + 24], r9",
+            "add rsi, 32",
+            "add rdi, 32",
+            "dec ecx",
+            "jnz 2b",
+            inout("ecx") 128u32 => _,
             inout("rsi") from => _,
             inout("rdi") to => _,
-            options(nostack, preserves_flags)
+            out("rax") _,
+            out("rdx") _,
+            out("r8") _,
+            out("r9") _,
+            options(nostack)
         );
     }
 }

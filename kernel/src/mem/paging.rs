@@ -155,6 +155,27 @@ impl PageTables {
         }
     }
 
+    /// Maps `frame` at `page` unless the page's entry is in use (it names a swap
+    /// slot, say): then returns Ok(false) and changes nothing. One walk of the
+    /// task's own tables when they reach the page (a fault's common case); through
+    /// the mapper, which creates the missing tables, when they do not.
+    pub fn map_if_unused(
+        &mut self,
+        page: u64,
+        frame: PhysFrame,
+        flags: Flags,
+        tables_created: &mut usize,
+    ) -> Result<bool, OutOfFrames> {
+        match self.leaf(page) {
+            // Parents made by `map` already carry PRESENT, WRITABLE and USER; the
+            // entry was not present, so no TLB holds it.
+            Some(entry) if entry.is_unused() => entry.set_frame(frame, flags),
+            Some(_) => return Ok(false),
+            None => self.map(page, frame, flags, tables_created)?,
+        }
+        Ok(true)
+    }
+
     /// Calls `visit(address, frame, flags)` for every present page of the user part,
     /// in address order, until it returns false. Visits only present entries: empty
     /// tables are skipped whole, so the cost follows the present pages, not the size

@@ -18,19 +18,37 @@ pub fn handle(addr: u64, access: Access, present: bool) -> Result<(), FaultRepor
         } else {
             resolve_fault(&space.regions, addr, access, present)
         };
-        if !present && !matches!(action, FaultAction::Kill(_)) {
-            // An allowed touch of a page written to the swap area: bring it back.
+        let swap_in = |space: &mut super::space::AddressSpace, slot| {
+            let prot = space.regions.find(addr).map_or(Prot::NONE, |r| r.prot);
             let page = lazuli_vm::page_down(addr);
-            if let Some(slot) = space.swapped_slot(page) {
-                let prot = space.regions.find(addr).map_or(Prot::NONE, |r| r.prot);
-                return space.swap_in(page, slot, prot).map_err(|e| match e {
-                    SwapInError::OutOfFrames => report(Why::OutOfMemory),
-                    SwapInError::Io => report(Why::Io),
-                });
+            space.swap_in(page, slot, prot).map_err(|e| match e {
+                SwapInError::OutOfFrames => report(Why::OutOfMemory),
+                SwapInError::Io => report(Why::Io),
+            })
+        };
+        if !present
+            && matches!(
+                action,
+                FaultAction::MapFilePage { .. } | FaultAction::CopyFilePage { .. }
+            )
+        {
+            // A private copy of a file page may have been written to the swap area.
+            if let Some(slot) = space.swapped_slot(lazuli_vm::page_down(addr)) {
+                return swap_in(space, slot);
             }
         }
         match action {
-            FaultAction::MapZeroed { page, prot } => space.map_zeroed(page, prot).map_err(oom),
+            FaultAction::MapZeroed { page, prot } => match space.map_zeroed(page, prot) {
+                Ok(true) => Ok(()),
+                // The entry is in use: the page was written to the swap area.
+                Ok(false) => {
+                    let slot = space
+                        .swapped_slot(page)
+                        .expect("an anonymous entry in use is swapped");
+                    swap_in(space, slot)
+                }
+                Err(e) => Err(oom(e)),
+            },
             FaultAction::CopyOnWrite { page, prot } => space.resolve_cow(page, prot).map_err(oom),
             FaultAction::MapFilePage {
                 page,

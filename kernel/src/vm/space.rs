@@ -80,24 +80,21 @@ impl AddressSpace {
         (!entry.is_unused()).then(|| entry.flags())
     }
 
-    /// Maps a freshly zeroed frame at `page` with `prot`.
-    pub fn map_zeroed(&mut self, page: u64, prot: Prot) -> Result<(), OutOfFrames> {
+    /// Maps a freshly zeroed frame at `page` with `prot`, unless its entry is in
+    /// use (the page is in the swap area): then Ok(false) and nothing changes.
+    pub fn map_zeroed(&mut self, page: u64, prot: Prot) -> Result<bool, OutOfFrames> {
         let frame = self.user_frame(true)?;
         let result = self
             .tables
-            .map(page, frame, flags_for(prot), &mut self.table_pages);
-        match result {
-            Ok(()) => {
-                self.present += 1;
-                super::tlb::grew(self.present);
-                self.resident.insert(page);
-                Ok(())
-            }
-            Err(e) => {
-                frame::release(frame);
-                Err(e)
-            }
+            .map_if_unused(page, frame, flags_for(prot), &mut self.table_pages);
+        if result != Ok(true) {
+            frame::release(frame);
+            return result;
         }
+        self.present += 1;
+        super::tlb::grew(self.present);
+        self.resident.insert(page);
+        Ok(true)
     }
 
     /// Flushes `page` from the TLB if this space is the active one.
