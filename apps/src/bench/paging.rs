@@ -121,7 +121,7 @@ fn store_loop(base: usize, pages: usize) -> Vec<u8> {
 /// pagebench.c does (`rdtsc`, one store, `rdtsc`), and returns the ticks per page.
 /// The ticks go to a buffer of the task's own, touched beforehand so that only
 /// the timed stores fault; one user-mode call makes every touch.
-async fn timed_touches(base: usize, pages: usize) -> Option<Samples> {
+pub(super) async fn timed_touches(base: usize, pages: usize) -> Option<Samples> {
     let out = map(pages * 8, Prot::RW, Placement::Anywhere).ok()?;
     for page in (0..pages * 8).step_by(PAGE) {
         user::store(out + page, 0).await;
