@@ -468,6 +468,44 @@ unsafe fn swapped_level(
     }
 }
 
+/// The leaves of [`share_level`]: each used entry of `from` loses WRITABLE and is
+/// copied to `to`, its frame shared (a leaf made inaccessible by `mprotect` keeps
+/// its frame, so it is shared the same way); a swapped entry's slot gains the
+/// child. Read and written as raw words: the loop runs once per present page of a
+/// fork, and the entry API's checks cost more than the work.
+fn share_leaves(
+    from: &mut PageTable,
+    to: &mut PageTable,
+    pool: &mut frame::Sharing,
+    counts: &mut (usize, usize),
+) {
+    const WRITABLE: u64 = Flags::WRITABLE.bits();
+    const ADDRESS: u64 = 0x000f_ffff_ffff_f000;
+    for (parent, child) in words(from).iter_mut().zip(words(to).iter_mut()) {
+        let raw = *parent;
+        if raw == 0 {
+            continue;
+        }
+        if let Some(slot) = SwapEntry::decode(raw) {
+            crate::block::swap::share(slot); // the child refers to the same slot
+            *child = slot.encode();
+            continue;
+        }
+        let shared = raw & !WRITABLE;
+        *parent = shared;
+        *child = shared;
+        pool.share(PhysFrame::containing_address(PhysAddr::new(raw & ADDRESS)));
+        counts.0 += 1;
+    }
+}
+
+/// A table's 512 entries as the raw words the hardware reads.
+fn words(t: &mut PageTable) -> &mut [u64; 512] {
+    // SAFETY: `PageTable` is `repr(C)` around 512 entries, each `repr(transparent)`
+    // over a u64: the same bytes, and the borrow is the table's.
+    unsafe { &mut *core::ptr::from_mut(t).cast::<[u64; 512]>() }
+}
+
 /// Copies the present structure below `from` into `to` (tables at `level`), leaves
 /// read-only in both (see [`PageTables::share_into`]); counts (pages, tables).
 ///
@@ -480,26 +518,16 @@ unsafe fn share_level(
     pool: &mut frame::Sharing,
     counts: &mut (usize, usize),
 ) -> Result<(), OutOfFrames> {
+    if level == 1 {
+        share_leaves(from, to, pool, counts);
+        return Ok(());
+    }
     let entries = if level == 4 { 256 } else { 512 };
     for (i, entry) in from.iter_mut().enumerate().take(entries) {
         if entry.is_unused() {
             continue;
         }
         let frame = leaf_frame(entry);
-        if level == 1 {
-            if let Some(slot) = swapped(entry) {
-                // The child refers to the same slot.
-                crate::block::swap::share(slot);
-                set_swapped(&mut to[i], slot);
-                continue;
-            }
-            let flags = entry.flags() - Flags::WRITABLE;
-            entry.set_flags(flags);
-            to[i].set_frame(frame, flags);
-            pool.share(frame);
-            counts.0 += 1;
-            continue;
-        }
         let below = pool.table().ok_or(OutOfFrames)?;
         to[i].set_frame(below, entry.flags());
         counts.1 += 1;
