@@ -1,5 +1,6 @@
 //! fork figures: forking N present pages (copy-on-write and the seed's eager copy),
 //! a sparse 1 GiB region, the copy-on-write fault, and tearing an address space down.
+use super::timed::Access;
 use super::{PAGE, Plan, Samples, report};
 use alloc::{format, vec::Vec};
 use lazuli_api::diag::{last_teardown_ticks, timestamp};
@@ -89,7 +90,7 @@ async fn cow_fault(pages: usize) -> i32 {
     let child = fork(async move {
         // The parent is blocked in wait: every frame here has two owners. Each
         // first store is timed in user mode, as the Linux guest's figure is.
-        let touches = super::paging::timed_touches(base, pages).await;
+        let touches = super::timed::first_accesses(base, pages, Access::Store).await;
         let timed = touches.is_some();
         *GATHERED.lock() = touches;
         i32::from(!timed)

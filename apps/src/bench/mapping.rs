@@ -1,5 +1,6 @@
 //! File-mapping figures, one sample per page, the file's pages all in the page
-//! cache first (as the Linux guest's file lives in its rootfs):
+//! cache first (as the Linux guest's file lives in its rootfs), each access timed in
+//! user mode:
 //! - `file_read_fault`: the first load from a page of a shared read-only mapping
 //!   (the fault maps the cache's frame; one page per fault);
 //! - `file_private_write_fault`: the first store to a page of a private mapping
@@ -7,12 +8,13 @@
 //!
 //! Linux's figures to compare with: `file_read_fault_1page_N4096` and
 //! `file_private_write_fault_N4096` (../shared/bench/linux-guest).
-use super::{PAGE, Plan, report, sample};
+use super::timed::{Access, first_accesses};
+use super::{PAGE, Plan, report};
 use alloc::vec;
 use lazuli_api::{
     Placement, Prot,
     fs::{self, File, OpenOptions, Sharing},
-    munmap, println, user,
+    munmap, println,
 };
 
 const FILE: &str = "BENCHMAP.TMP";
@@ -43,11 +45,13 @@ pub async fn run(plan: Plan) -> bool {
         println!("bench file_read_fault: could not map {FILE}");
         return false;
     };
-    let read = sample(pages, async |i| {
-        user::load(shared + i * PAGE).await;
-    })
-    .await;
-    let write = sample(pages, async |i| user::store(private + i * PAGE, 4).await).await;
+    // Each first access timed in user mode, as the Linux guest's figures are.
+    let (Some(read), Some(write)) = (
+        first_accesses(shared, pages, Access::Load).await,
+        first_accesses(private, pages, Access::Store).await,
+    ) else {
+        return false;
+    };
     let unmapped = munmap(shared, len).is_ok() && munmap(private, len).is_ok();
     drop(file);
     let _ = fs::remove(FILE);

@@ -14,6 +14,7 @@ mod mapping;
 mod paging;
 mod storage;
 mod swap;
+mod timed;
 
 use alloc::{string::String, vec::Vec};
 use lazuli_api::{diag::timestamp, println, uptime_ms};

@@ -1,5 +1,6 @@
 //! Paging figures: first touch, re-touch, the exception floor, zeroing, the seed
 //! `mmap` call, and `munmap`.
+use super::timed::{self, Access};
 use super::{PAGE, Plan, Samples, report, sample};
 use alloc::{vec, vec::Vec};
 use lazuli_api::diag::{breakpoint, timestamp, zero_page_ticks};
@@ -27,7 +28,7 @@ pub async fn run(plan: Plan) -> bool {
     // pool + n pages from user mode, each store timed there as the Linux guest's
     // figure is: the first n are served from the pool, the last n are not.
     lazuli_api::sleep(100).await;
-    let Some(touches) = timed_touches(base, total).await else {
+    let Some(touches) = timed::first_accesses(base, total, Access::Store).await else {
         return false;
     };
     let (pooled, unpooled) = in_order(&touches, n, ZERO_POOL);
@@ -38,7 +39,7 @@ pub async fn run(plan: Plan) -> bool {
     // cost of an empty user-mode call taken off. Over 256 pages (the Linux figure's
     // small region) and over all n pages (more than QEMU's software TLB holds when
     // nothing makes it grow).
-    let Ok(ret) = user_code(&[0xc3]).await else {
+    let Ok(ret) = timed::user_code(&[0xc3]).await else {
         return false;
     };
     let empty = sample(plan.n(64, 8), async |_| {
@@ -60,7 +61,7 @@ pub async fn run(plan: Plan) -> bool {
         ("retouch_16384", big_base, RETOUCH_BIG),
     ];
     for (name, base, pages) in regions {
-        let Ok(pass) = user_code(&store_loop(base, pages)).await else {
+        let Ok(pass) = timed::user_code(&store_loop(base, pages)).await else {
             return false;
         };
         let passes = sample(plan.n(32, 4), async |_| {
@@ -92,15 +93,6 @@ pub async fn run(plan: Plan) -> bool {
     true
 }
 
-/// Maps a page of user code holding `code`; returns its address.
-async fn user_code(code: &[u8]) -> Result<usize, lazuli_api::VmError> {
-    let at = map(PAGE, Prot::RWX, Placement::Anywhere)?;
-    for (i, &byte) in code.iter().enumerate() {
-        user::store(at + i, byte).await;
-    }
-    Ok(at)
-}
-
 /// x86-64 code that stores 2 to the first byte of each of `pages` pages from `base`,
 /// then returns: `movabs rdi, base; mov ecx, pages; 1: mov byte [rdi], 2;
 /// add rdi, 4096; dec ecx; jnz 1b; ret`.
@@ -114,59 +106,6 @@ fn store_loop(base: usize, pages: usize) -> Vec<u8> {
     code.extend_from_slice(&[0xff, 0xc9]);
     code.extend_from_slice(&[0x75, 0xf2]); // back to 15 from 29
     code.push(0xc3);
-    code
-}
-
-/// Times the first store to each of `pages` pages from `base` in user mode, as
-/// pagebench.c does (`rdtsc`, one store, `rdtsc`), and returns the ticks per page.
-/// The ticks go to a buffer of the task's own, touched beforehand so that only
-/// the timed stores fault; one user-mode call makes every touch.
-pub(super) async fn timed_touches(base: usize, pages: usize) -> Option<Samples> {
-    let out = map(pages * 8, Prot::RW, Placement::Anywhere).ok()?;
-    for page in (0..pages * 8).step_by(PAGE) {
-        user::store(out + page, 0).await;
-    }
-    let code = user_code(&timed_store_loop(base, out, pages)).await.ok()?;
-    user::call(code).await;
-    let mut ticks = Vec::with_capacity(pages);
-    for i in 0..pages {
-        ticks.push(user::load_u64(out + i * 8).await);
-    }
-    munmap(out, pages * 8).ok()?;
-    munmap(code, PAGE).ok()?;
-    Some(Samples::from(ticks))
-}
-
-/// x86-64 code that stores 1 to the first byte of each of `pages` pages from `base`,
-/// timing each store with `lfence; rdtsc; lfence` on both sides, and writes the
-/// ticks to consecutive words from `out`; then returns.
-fn timed_store_loop(base: usize, out: usize, pages: usize) -> Vec<u8> {
-    const READ_TSC: [u8; 15] = [
-        0x0f, 0xae, 0xe8, // lfence
-        0x0f, 0x31, // rdtsc
-        0x0f, 0xae, 0xe8, // lfence
-        0x48, 0xc1, 0xe2, 0x20, // shl rdx, 32
-        0x48, 0x09, 0xd0, // or rax, rdx
-    ];
-    let mut code = vec![0x48, 0xbf]; // movabs rdi, base
-    code.extend_from_slice(&(base as u64).to_le_bytes());
-    code.extend_from_slice(&[0x48, 0xbe]); // movabs rsi, out
-    code.extend_from_slice(&(out as u64).to_le_bytes());
-    code.push(0xb9); // mov ecx, pages
-    code.extend_from_slice(&(pages as u32).to_le_bytes());
-    let top = code.len();
-    code.extend_from_slice(&READ_TSC);
-    code.extend_from_slice(&[0x49, 0x89, 0xc0]); // mov r8, rax
-    code.extend_from_slice(&[0xc6, 0x07, 0x01]); // mov byte [rdi], 1
-    code.extend_from_slice(&READ_TSC);
-    code.extend_from_slice(&[0x4c, 0x29, 0xc0]); // sub rax, r8
-    code.extend_from_slice(&[0x48, 0x89, 0x06]); // mov [rsi], rax
-    code.extend_from_slice(&[0x48, 0x81, 0xc7, 0x00, 0x10, 0x00, 0x00]); // add rdi, 4096
-    code.extend_from_slice(&[0x48, 0x83, 0xc6, 0x08]); // add rsi, 8
-    code.extend_from_slice(&[0xff, 0xc9]); // dec ecx
-    let back = top as isize - (code.len() + 2) as isize;
-    code.extend_from_slice(&[0x75, back as i8 as u8]); // jnz top
-    code.push(0xc3); // ret
     code
 }
 
