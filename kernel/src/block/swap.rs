@@ -42,6 +42,14 @@ pub fn usage() -> Option<(u64, u64)> {
         .map(|a| (a.slots.used(), a.slots.total()))
 }
 
+/// False only when no slot is in use, so that no page-table entry can name one
+/// (a fault's cheap answer to "might this page be in swap?"). True, to be safe,
+/// while the area is locked.
+pub fn may_hold_pages() -> bool {
+    SWAP.try_lock()
+        .is_none_or(|area| area.as_ref().is_some_and(|a| a.slots.used() > 0))
+}
+
 /// A free slot, referred to once; None when the area is full or missing.
 pub fn allocate() -> Option<SwapEntry> {
     SWAP.lock().as_mut()?.slots.allocate()

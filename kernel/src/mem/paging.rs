@@ -124,10 +124,24 @@ impl PageTables {
         unsafe { OffsetPageTable::new(table(self.root), phys_to_virt(PhysAddr::new(0))) }
     }
 
-    /// Maps `frame` at `page` with `flags`, creating tables on the way; adds the
-    /// number of page-table pages the walk created to `tables_created` (also when
-    /// it then fails for want of a frame: those tables stay, empty, and are counted).
+    /// Maps `frame` at `page` (whose entry must be unused) with `flags`, creating
+    /// tables on the way; adds the number of page-table pages the walk created to
+    /// `tables_created` (also when it then fails for want of a frame: those tables
+    /// stay, empty, and are counted).
     pub fn map(
+        &mut self,
+        page: u64,
+        frame: PhysFrame,
+        flags: Flags,
+        tables_created: &mut usize,
+    ) -> Result<(), OutOfFrames> {
+        let mapped = self.map_if_unused(page, frame, flags, tables_created)?;
+        assert!(mapped, "mapping {page:#x}: its entry is in use");
+        Ok(())
+    }
+
+    /// The mapper's way, for a page whose walk lacks tables: creates them.
+    fn map_with_new_tables(
         &mut self,
         page: u64,
         frame: PhysFrame,
@@ -159,8 +173,8 @@ impl PageTables {
 
     /// Maps `frame` at `page` unless the page's entry is in use (it names a swap
     /// slot, say): then returns Ok(false) and changes nothing. One walk of the
-    /// task's own tables when they reach the page (a fault's common case); through
-    /// the mapper, which creates the missing tables, when they do not.
+    /// task's own tables when they reach the page (the common case); through the
+    /// x86_64 crate's mapper, which creates the missing tables, when they do not.
     pub fn map_if_unused(
         &mut self,
         page: u64,
@@ -173,7 +187,7 @@ impl PageTables {
             // entry was not present, so no TLB holds it.
             Some(entry) if entry.is_unused() => entry.set_frame(frame, flags),
             Some(_) => return Ok(false),
-            None => self.map(page, frame, flags, tables_created)?,
+            None => self.map_with_new_tables(page, frame, flags, tables_created)?,
         }
         Ok(true)
     }

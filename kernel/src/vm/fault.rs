@@ -26,12 +26,11 @@ pub fn handle(addr: u64, access: Access, present: bool) -> Result<(), FaultRepor
                 SwapInError::Io => report(Why::Io),
             })
         };
-        if !present
-            && matches!(
-                action,
-                FaultAction::MapFilePage { .. } | FaultAction::CopyFilePage { .. }
-            )
-        {
+        let file_page = matches!(
+            action,
+            FaultAction::MapFilePage { .. } | FaultAction::CopyFilePage { .. }
+        );
+        if !present && file_page && crate::block::swap::may_hold_pages() {
             // A private copy of a file page may have been written to the swap area.
             if let Some(slot) = space.swapped_slot(lazuli_vm::page_down(addr)) {
                 return swap_in(space, slot);
