@@ -19,6 +19,11 @@ scale=${LINUX_SCALE:-$([ "$mode" = short ] && echo 0.1 || echo 0.5)}
 out=${BENCH_OUT:-$(mktemp -d)}
 mkdir -p "$out"
 
+{
+    echo "date=$(date -u '+%Y-%m-%d %H:%M UTC')"
+    echo "commit=$(git rev-parse --short HEAD)"
+    echo "dirty=$([ -n "$(git status --porcelain -uno)" ] && echo yes || echo no)"
+} >"$out/run.txt"
 echo "==> lazuli: bench $mode (release)" >&2
 cargo run --release --quiet -- --exec "bench $mode" --timeout 900 >"$out/lazuli.txt"
 echo "==> Linux guest: guest-bench.sh $scale" >&2

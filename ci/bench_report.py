@@ -10,7 +10,6 @@ pagebench output) of the same run. Only the parts of BENCHMARKS.md between
 `<!-- generated:NAME -->` and `<!-- /generated -->` are replaced; the prose
 around them is kept.
 """
-import datetime
 import math
 import os
 import re
@@ -68,8 +67,11 @@ def parse(out):
             m = re.match(r"RESULT (\S+) .*med_cyc=(\d+)", line)
             if m:
                 linux[m[1]] = int(m[2])
-            elif line.startswith("INFO cpuid") or line.startswith("INFO scale"):
-                info.append(line.strip()[5:])
+            elif line.startswith("INFO cpuid"):
+                m = re.search(r'brand="([^"]*)"', line)
+                info.append("CPU model %s" % (m[1] if m else "?"))
+            elif line.startswith("INFO scale"):
+                info.append(line.split()[1])
     return mine, calibration, linux, info
 
 
@@ -98,15 +100,15 @@ def print_table(rows):
     for name, a, other, b, ratio, target in rows:
         print("%-26s %12s %-40s %12s %7s %7s  %s" % (
             name, "-" if a is None else a, other, "-" if b is None else b,
-            "-" if ratio is None else "%.2f" % ratio, "<=%g" % target, met(ratio, target)))
+            "-" if ratio is None else "%.3f" % ratio, "<=%g" % target, met(ratio, target)))
 
 
 def grouped(n):
     return "—" if n is None else "{:,}".format(n)
 
 
-def run_block(calibration, info):
-    """The machine and the run, as a short list."""
+def run_block(out, calibration, info):
+    """The machine and the run (as ci/bench.sh recorded it in run.txt), a short list."""
     def sh(*cmd):
         try:
             return subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT).stdout.strip()
@@ -119,11 +121,18 @@ def run_block(calibration, info):
     except OSError:
         pass
     qemu = sh("qemu-system-x86_64", "--version").splitlines()
-    commit = sh("git", "rev-parse", "--short", "HEAD")
-    dirty = " (with uncommitted changes)" if sh("git", "status", "--porcelain", "-uno") else ""
+    run = {}
+    try:
+        with open(os.path.join(out, "run.txt")) as f:
+            run = dict(l.strip().split("=", 1) for l in f if "=" in l)
+    except OSError:
+        pass
+    when = run.get("date", "unknown date")
+    commit = run.get("commit", "unknown commit")
+    dirty = " (with uncommitted changes)" if run.get("dirty") == "yes" else ""
     return "\n".join([
-        "- run: %s UTC, lazuli %s%s, `ci/bench.sh docs` (lazuli's full `bench`, release, then"
-        % (datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M"), commit, dirty),
+        "- run: %s, lazuli %s%s, `ci/bench.sh docs` (lazuli's full `bench`, release, then"
+        % (when, commit, dirty),
         "  `../shared/bench/linux-guest/guest-bench.sh 0.5`), one after the other",
         "- host: %s, %d cores; %s, TCG" % (cpu or "unknown CPU", os.cpu_count() or 0,
                                            qemu[0] if qemu else "QEMU"),
@@ -138,7 +147,7 @@ def targets_block(rows):
     for name, a, other, b, ratio, target in rows:
         lines.append("| `%s` | %s | `%s` | %s | %s | ≤ %g | %s |" % (
             name, grouped(a), other, grouped(b),
-            "—" if ratio is None else "%.2f" % ratio, target, met(ratio, target)))
+            "—" if ratio is None else "%.3f" % ratio, target, met(ratio, target)))
     return "\n".join(lines)
 
 
@@ -159,16 +168,17 @@ def chart(rows):
     """An SVG of lazuli beside Linux per target figure, log scale."""
     rows = [r for r in rows if r[1] and r[3]]
     left, width, row_h, top = 190, 560, 38, 40
-    lo, hi = 1, 10
+    lo, hi = 1, 2
     while 10 ** hi < max(max(r[1], r[3]) for r in rows):
         hi += 1
     x = lambda v: left + width * (math.log10(v) - lo) / (hi - lo)
     height = top + row_h * len(rows) + 40
     out = ['<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" '
-           'font-family="sans-serif" font-size="12">' % (left + width + 80, height),
+           'font-family="sans-serif" font-size="12">' % (left + width + 130, height),
            '<rect width="100%" height="100%" fill="white"/>',
            '<text x="10" y="18" font-size="14">Median TSC ticks, lazuli (blue) and the '
-           'Linux guest (grey), same run, log scale</text>']
+           'Linux guest (grey; for swap_in, lazuli\'s own floor), one run, log scale; '
+           'ratio (target)</text>']
     for e in range(lo, hi + 1):
         out.append('<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#ddd"/>'
                    % (x(10 ** e), top - 6, x(10 ** e), height - 30))
@@ -182,7 +192,7 @@ def chart(rows):
         out.append('<rect x="%d" y="%d" width="%.1f" height="13" fill="#9a9a9a"/>'
                    % (left, y + 15, max(x(b) - left, 1)))
         colour = "#1a7f37" if ratio <= target else "#b42318"
-        out.append('<text x="%d" y="%d" fill="%s">%.2f× (≤ %g)</text>'
+        out.append('<text x="%d" y="%d" fill="%s">%.3f× (≤ %g)</text>'
                    % (left + width + 6, y + 18, colour, ratio, target))
     out.append("</svg>")
     return "\n".join(out) + "\n"
@@ -208,7 +218,7 @@ def main():
     path = os.path.join(ROOT, "docs", "BENCHMARKS.md")
     with open(path) as f:
         text = f.read()
-    text = replace_block(text, "run", run_block(calibration, info))
+    text = replace_block(text, "run", run_block(out, calibration, info))
     text = replace_block(text, "targets", targets_block(rows))
     text = replace_block(text, "figures", figures_block(mine, linux))
     with open(path, "w") as f:
