@@ -44,6 +44,7 @@ fn share_leaves(
 ) {
     const WRITABLE: u64 = Flags::WRITABLE.bits();
     const ADDRESS: u64 = 0x000f_ffff_ffff_f000;
+    let mut shared_pages = 0;
     for (parent, child) in words(from).iter_mut().zip(words(to).iter_mut()) {
         let raw = *parent;
         if raw == 0 {
@@ -58,8 +59,9 @@ fn share_leaves(
         *parent = shared;
         *child = shared;
         pool.share(PhysFrame::containing_address(PhysAddr::new(raw & ADDRESS)));
-        counts.0 += 1;
+        shared_pages += 1;
     }
+    counts.0 += shared_pages;
 }
 
 /// A table's 512 entries as the raw words the hardware reads.
