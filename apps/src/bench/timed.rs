@@ -25,9 +25,8 @@ pub async fn user_code(code: &[u8]) -> Result<usize, lazuli_api::VmError> {
 
 /// Times one `access` to each of `pages` pages from `base` in user mode, as
 /// pagebench.c does (`rdtsc`, one load or store, `rdtsc`), and returns the ticks
-/// per page.
-/// The ticks go to a buffer of the task's own, touched beforehand so that only
-/// the timed stores fault; one user-mode call makes every touch.
+/// per page. The ticks go to a buffer of the task's own, touched beforehand so
+/// that only the timed accesses fault; one user-mode call makes all of them.
 pub async fn first_accesses(base: usize, pages: usize, access: Access) -> Option<Samples> {
     let out = map(pages * 8, Prot::RW, Placement::Anywhere).ok()?;
     for page in (0..pages * 8).step_by(PAGE) {
