@@ -22,6 +22,10 @@ fn main() {
     let trials = vec![
         Trial::test("bios::without_swap_the_toucher_dies_out_of_memory", no_swap),
         Trial::test("bios::show_draws_swapped_pages_as_s", show_swapped),
+        Trial::test(
+            "bios::pages_in_swap_come_back_with_their_bytes_on_touch",
+            swapped_come_back,
+        ),
         // The big runs: `cargo test -- --ignored` (CI runs them once).
         long(
             "bios::192_mib_filled_and_checked_in_64_mib",
@@ -138,6 +142,24 @@ fn fork_swapped() -> Result<(), Failed> {
 
 /// `--swap 0`: a task touching more than memory is killed `(out of memory)`, and
 /// the machine goes on.
+/// 80 MiB filled in 64 MiB, then read back: every page that went to the swap area
+/// comes back through the fault of its next touch (the first-touch path finds the
+/// entry in use and reads the slot) with the bytes `fill` wrote.
+fn swapped_come_back() -> Result<(), Failed> {
+    let cmd = "vm map 83886080 rw; fill $+0 83886080 5; swap; check $+0 83886080 5";
+    let mut args = vec!["--no-disk"];
+    args.extend(MEMORY);
+    let (lines, code) = session(&args, &format!("{cmd}\n"))?;
+    let got = out(&lines, cmd)?;
+    let spilled = got.get(2).and_then(|l| swap_used(l)).unwrap_or(0);
+    let checked =
+        got.get(3).map(String::as_str) == Some("check(0x400000, 83886080, 5) = 20480 pages ok");
+    if spilled == 0 || !checked || code != 0 {
+        return Err(format!("`{cmd}` (exit {code}): {got:?}").into());
+    }
+    Ok(())
+}
+
 fn no_swap() -> Result<(), Failed> {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_lazuli"))
         .args([
