@@ -6,6 +6,9 @@ use spin::Once;
 pub trait Diagnostics: Sync {
     /// Ticks to zero one frame with the fault path's method.
     fn zero_page_ticks(&self) -> u64;
+    /// Ticks of the idle work that puts one free frame into the zeroed pool; 0
+    /// when the pool is full.
+    fn pool_refill_ticks(&self) -> u64;
     /// Ticks spent freeing the address space of the task that ended last.
     fn last_teardown_ticks(&self) -> u64;
     /// Executes `int3`, an exception round trip whose handler only counts.
@@ -47,6 +50,13 @@ pub fn timestamp() -> u64 {
 /// is taken, zeroed, given back) — `bench zero_page`.
 pub fn zero_page_ticks() -> u64 {
     diagnostics().zero_page_ticks()
+}
+
+/// Ticks the kernel's idle work takes to put one free frame into its pool of
+/// zeroed frames (taking it, zeroing it, listing it), timed in the kernel; 0 when
+/// the pool is full — `bench pool_refill`.
+pub fn pool_refill_ticks() -> u64 {
+    diagnostics().pool_refill_ticks()
 }
 
 /// Ticks the kernel spent freeing the address space of the task that ended last

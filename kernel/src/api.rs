@@ -135,6 +135,9 @@ impl Diagnostics for Api {
     fn zero_page_ticks(&self) -> u64 {
         frame::zero_ticks()
     }
+    fn pool_refill_ticks(&self) -> u64 {
+        frame::prezero_ticks()
+    }
     fn last_teardown_ticks(&self) -> u64 {
         task::executor::last_teardown_ticks()
     }

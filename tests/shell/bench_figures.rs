@@ -8,6 +8,7 @@ pub fn bench_prints_every_figure(out: &[String], code: i32) -> Result<(), String
     let figures = [
         "first_touch",
         "first_touch_unpooled",
+        "pool_refill",
         "retouch",
         "retouch_all",
         "retouch_16384",

@@ -3,7 +3,7 @@
 use super::timed::{self, Access};
 use super::{PAGE, Plan, Samples, report, sample};
 use alloc::{vec, vec::Vec};
-use lazuli_api::diag::{breakpoint, timestamp, zero_page_ticks};
+use lazuli_api::diag::{breakpoint, pool_refill_ticks, timestamp, zero_page_ticks};
 use lazuli_api::{ExitStatus, Placement, Prot, map, mmap, munmap, spawn, user, wait};
 use spin::Mutex;
 
@@ -34,6 +34,12 @@ pub async fn run(plan: Plan) -> bool {
     let (pooled, unpooled) = in_order(&touches, n, ZERO_POOL);
     report("first_touch", &pooled);
     report("first_touch_unpooled", &unpooled);
+    // The pool is empty now: what its refill costs the idle CPU, per frame.
+    let refill: Vec<u64> = (0..plan.n(1024, 64)).map(|_| pool_refill_ticks()).collect();
+    if refill.contains(&0) {
+        return false; // the pool was full: the touches above did not drain it
+    }
+    report("pool_refill", &Samples::from(refill));
     // Re-touch as a bulk loop in user mode (as the Linux-guest figure is measured: a
     // user program's loop of stores): per-page cost of one pass over the pages, the
     // cost of an empty user-mode call taken off. Over 256 pages (the Linux figure's

@@ -321,6 +321,15 @@ pub fn zero_ticks() -> u64 {
     ticks
 }
 
+/// Ticks of one [`prezero`] step, one frame into the pool (for the benchmark: what
+/// refilling the pool costs the idle CPU per frame). 0 if the pool is full.
+pub fn prezero_ticks() -> u64 {
+    let t0 = crate::arch::cpu::rdtsc();
+    let done = prezero(1);
+    let ticks = crate::arch::cpu::rdtsc() - t0;
+    if done == 1 { ticks } else { 0 }
+}
+
 /// Adapter for the x86_64 crate's mapper, which allocates page-table frames (and
 /// zeroes them itself): counted table frames, freed by their release. Counts what
 /// it hands out so callers can keep getptsize exact.
