@@ -183,8 +183,8 @@ impl PageTables {
         tables_created: &mut usize,
     ) -> Result<bool, OutOfFrames> {
         match self.leaf(page) {
-            // Parents made by `map` already carry PRESENT, WRITABLE and USER; the
-            // entry was not present, so no TLB holds it.
+            // Parents made by the mapper here or by fork carry PRESENT, WRITABLE and
+            // USER; the entry was not present, so no TLB holds it.
             Some(entry) if entry.is_unused() => entry.set_frame(frame, flags),
             Some(_) => return Ok(false),
             None => self.map_with_new_tables(page, frame, flags, tables_created)?,

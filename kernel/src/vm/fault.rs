@@ -18,13 +18,9 @@ pub fn handle(addr: u64, access: Access, present: bool) -> Result<(), FaultRepor
         } else {
             resolve_fault(&space.regions, addr, access, present)
         };
-        let swap_in = |space: &mut super::space::AddressSpace, slot| {
-            let prot = space.regions.find(addr).map_or(Prot::NONE, |r| r.prot);
-            let page = lazuli_vm::page_down(addr);
-            space.swap_in(page, slot, prot).map_err(|e| match e {
-                SwapInError::OutOfFrames => report(Why::OutOfMemory),
-                SwapInError::Io => report(Why::Io),
-            })
+        let backing = |e| match e {
+            SwapInError::OutOfFrames => report(Why::OutOfMemory),
+            SwapInError::Io => report(Why::Io),
         };
         let file_page = matches!(
             action,
@@ -32,22 +28,15 @@ pub fn handle(addr: u64, access: Access, present: bool) -> Result<(), FaultRepor
         );
         if !present && file_page && crate::block::swap::may_hold_pages() {
             // A private copy of a file page may have been written to the swap area.
-            if let Some(slot) = space.swapped_slot(lazuli_vm::page_down(addr)) {
-                return swap_in(space, slot);
+            let page = lazuli_vm::page_down(addr);
+            if let Some(slot) = space.swapped_slot(page) {
+                let prot = space.regions.find(addr).map_or(Prot::NONE, |r| r.prot);
+                return space.swap_in(page, slot, prot).map_err(backing);
             }
         }
         match action {
-            FaultAction::MapZeroed { page, prot } => match space.map_zeroed(page, prot) {
-                Ok(true) => Ok(()),
-                // The entry is in use: the page was written to the swap area.
-                Ok(false) => {
-                    let slot = space
-                        .swapped_slot(page)
-                        .expect("an anonymous entry in use is swapped");
-                    swap_in(space, slot)
-                }
-                Err(e) => Err(oom(e)),
-            },
+            // Also brings back an anonymous page that was written to swap.
+            FaultAction::MapZeroed { page, prot } => space.map_zeroed(page, prot).map_err(backing),
             FaultAction::CopyOnWrite { page, prot } => space.resolve_cow(page, prot).map_err(oom),
             FaultAction::MapFilePage {
                 page,

@@ -1,5 +1,6 @@
 //! A task's address space: its page tables, its regions, its break, and the counters
 //! `numpp` and `getptsize` kept exactly as the tables change.
+use super::swap::SwapInError;
 use crate::mem::{
     frame,
     paging::{OutOfFrames, PageTables},
@@ -80,21 +81,35 @@ impl AddressSpace {
         (!entry.is_unused()).then(|| entry.flags())
     }
 
-    /// Maps a freshly zeroed frame at `page` with `prot`, unless its entry is in
-    /// use (the page is in the swap area): then Ok(false) and nothing changes.
-    pub fn map_zeroed(&mut self, page: u64, prot: Prot) -> Result<bool, OutOfFrames> {
-        let frame = self.user_frame(true)?;
-        let result = self
+    /// Backs an anonymous `page` at its first touch with a freshly zeroed frame
+    /// mapped with `prot` — or, if its entry names a swap slot (the page was
+    /// written out), with the page read back into that same frame.
+    pub fn map_zeroed(&mut self, page: u64, prot: Prot) -> Result<(), SwapInError> {
+        let frame = self
+            .user_frame(true)
+            .map_err(|_| SwapInError::OutOfFrames)?;
+        let flags = flags_for(prot);
+        match self
             .tables
-            .map_if_unused(page, frame, flags_for(prot), &mut self.table_pages);
-        if result != Ok(true) {
-            frame::release(frame);
-            return result;
+            .map_if_unused(page, frame, flags, &mut self.table_pages)
+        {
+            Ok(true) => {
+                self.present += 1;
+                super::tlb::grew(self.present);
+                self.resident.insert(page);
+                Ok(())
+            }
+            Ok(false) => {
+                let slot = self
+                    .swapped_slot(page)
+                    .expect("an anonymous entry in use is swapped");
+                self.swap_in_to(page, slot, prot, frame)
+            }
+            Err(OutOfFrames) => {
+                frame::release(frame);
+                Err(SwapInError::OutOfFrames)
+            }
         }
-        self.present += 1;
-        super::tlb::grew(self.present);
-        self.resident.insert(page);
-        Ok(true)
     }
 
     /// Flushes `page` from the TLB if this space is the active one.

@@ -23,9 +23,10 @@ use crate::{
     },
 };
 use lazuli_vm::{FileKey, Prot, RegionKind, RegionSet, SwapEntry, Verdict};
-use x86_64::structures::paging::PageTableFlags as Flags;
+use x86_64::structures::paging::{PageTableFlags as Flags, PhysFrame};
 
-/// Why a swap-in failed.
+/// Why a page could not be backed: a swap-in, or a first touch that found its
+/// page in swap.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SwapInError {
     OutOfFrames,
@@ -160,6 +161,18 @@ impl AddressSpace {
         let fresh = self
             .user_frame(false)
             .map_err(|_| SwapInError::OutOfFrames)?;
+        self.swap_in_to(page, slot, prot, fresh)
+    }
+
+    /// Reads `page` back from `slot` into `fresh` (a counted frame the caller got
+    /// for it) and maps it with `prot`; `fresh` is released if the read fails.
+    pub(super) fn swap_in_to(
+        &mut self,
+        page: u64,
+        slot: SwapEntry,
+        prot: Prot,
+        fresh: PhysFrame,
+    ) -> Result<(), SwapInError> {
         let read = frame::with_contents(fresh, |bytes| swap::read_page(slot, bytes));
         if read.is_err() {
             frame::release(fresh);
