@@ -74,6 +74,12 @@ const EXEC_CASES: &[(&str, &str, &str, Check)] = &[
         "bench short",
         bench_prints_every_figure,
     ),
+    (
+        "bench_with_a_bad_argument_prints_its_usage",
+        "bios",
+        "bench fast",
+        |out, code| exact(out, code, 1, &["bench: usage: bench [short]"]),
+    ),
     ("mmaptest_passes", "uefi", "mmaptest", mmaptest_passes),
     (
         "stress_of_4000_ops_with_file_mappings_has_no_mismatch",

@@ -35,8 +35,13 @@ impl Plan {
 }
 
 pub async fn main(args: String) -> i32 {
-    let plan = Plan {
-        short: args.trim() == "short",
+    let plan = match args.trim() {
+        "" => Plan { short: false },
+        "short" => Plan { short: true },
+        _ => {
+            println!("bench: usage: bench [short]");
+            return 2;
+        }
     };
     calibrate().await;
     let steps = [
