@@ -15,6 +15,7 @@
 
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
+use core::cell::Cell;
 use core::fmt;
 
 use crate::addr::{PAGE_SIZE, is_page_aligned};
@@ -118,11 +119,26 @@ impl fmt::Display for Overlap {
 }
 
 /// A task's regions, keyed by start address, with a running page total.
-#[derive(Clone, Default, Debug, PartialEq, Eq)]
+///
+/// [`RegionSet::find`] remembers the region it found last, as Linux's `find_vma`
+/// long did (`mmap_cache`, then the per-thread `vmacache`): a fault is most often
+/// in the region of the one before, and under QEMU the tree's search costs a
+/// first touch several hundred ticks. Every change to the set forgets it.
+#[derive(Clone, Default, Debug)]
 pub struct RegionSet {
     by_start: BTreeMap<u64, Region>,
     pages: u64,
+    last_found: Cell<Option<Region>>,
 }
+
+impl PartialEq for RegionSet {
+    /// The same regions (which region `find` remembers does not matter).
+    fn eq(&self, other: &Self) -> bool {
+        self.by_start == other.by_start
+    }
+}
+
+impl Eq for RegionSet {}
 
 impl RegionSet {
     /// An empty set: no regions, zero pages.
@@ -130,6 +146,7 @@ impl RegionSet {
         RegionSet {
             by_start: BTreeMap::new(),
             pages: 0,
+            last_found: Cell::new(None),
         }
     }
 
@@ -144,6 +161,7 @@ impl RegionSet {
         if self.overlaps(r.start, r.end) {
             return Err(Overlap);
         }
+        self.last_found.set(None); // it may be merged away
         self.pages += r.pages();
         let mut merged = r;
         if let Some((_, &left)) = self.by_start.range(..r.start).next_back()
@@ -163,13 +181,22 @@ impl RegionSet {
         Ok(())
     }
 
-    /// The region containing `addr`, if any. O(log n).
-    pub fn find(&self, addr: u64) -> Option<&Region> {
-        self.by_start
+    /// The region containing `addr`, if any: O(1) when it is the one found last,
+    /// O(log n) otherwise.
+    pub fn find(&self, addr: u64) -> Option<Region> {
+        if let Some(r) = self.last_found.get().filter(|r| r.contains(addr)) {
+            return Some(r);
+        }
+        let found = self
+            .by_start
             .range(..=addr)
             .next_back()
-            .map(|(_, r)| r)
-            .filter(|r| r.contains(addr))
+            .map(|(_, r)| *r)
+            .filter(|r| r.contains(addr));
+        if found.is_some() {
+            self.last_found.set(found);
+        }
+        found
     }
 
     /// True when some region shares at least one byte with `[start, end)`.
@@ -242,6 +269,7 @@ impl RegionSet {
             is_page_aligned(start) && is_page_aligned(end) && start <= end,
             "RegionSet::remove_range: bad range {start:#x}..{end:#x}"
         );
+        self.last_found.set(None);
         let mut removed = Vec::new();
         let touched: Vec<u64> = self.regions_in(start, end).map(|r| r.start).collect();
         for key in touched {
@@ -264,6 +292,7 @@ impl RegionSet {
 
     /// Removes every region.
     pub fn clear(&mut self) {
+        self.last_found.set(None);
         self.by_start.clear();
         self.pages = 0;
     }

@@ -68,7 +68,7 @@ fn the_seed_mmap_of_one_page_returns_a_region_at_the_old_break() {
     assert_eq!(b.current(), BS + P);
     assert_eq!(b.floor(), BS + P);
     assert!(b.mmap_used());
-    assert_eq!(regions.find(BS), Some(&r));
+    assert_eq!(regions.find(BS), Some(r));
 }
 
 #[test]

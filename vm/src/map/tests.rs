@@ -234,7 +234,7 @@ fn fixed_on_a_free_range_maps_exactly_there_and_replaces_nothing() {
     let plan = plan_map(&set, &req(2 * P, Placement::Fixed(at))).unwrap();
     assert_eq!(plan.replaced, vec![]);
     commit_map(&mut set, &plan);
-    assert_eq!(set.find(at), Some(&anon(at, 2, Prot::RW)));
+    assert_eq!(set.find(at), Some(anon(at, 2, Prot::RW)));
     assert_eq!(set.pages(), 11);
 }
 
@@ -326,7 +326,7 @@ fn no_replace_on_a_free_range_maps_exactly_there() {
         map(&mut set, req(P, Placement::FixedNoReplace(at + P))),
         Ok(at + P)
     );
-    assert_eq!(set.find(at), Some(&anon(at, 2, Prot::RW)));
+    assert_eq!(set.find(at), Some(anon(at, 2, Prot::RW)));
 }
 
 #[test]

@@ -115,9 +115,9 @@ fn an_inserted_region_is_found_at_every_byte_and_nowhere_else() {
     assert_eq!(set.len(), 1);
     assert_eq!(set.pages(), 2);
     assert_eq!(set.find(B + P - 1), None);
-    assert_eq!(set.find(B + P), Some(&mmap(1, 2)));
-    assert_eq!(set.find(B + 2 * P + 123), Some(&mmap(1, 2)));
-    assert_eq!(set.find(B + 3 * P - 1), Some(&mmap(1, 2)));
+    assert_eq!(set.find(B + P), Some(mmap(1, 2)));
+    assert_eq!(set.find(B + 2 * P + 123), Some(mmap(1, 2)));
+    assert_eq!(set.find(B + 3 * P - 1), Some(mmap(1, 2)));
     assert_eq!(set.find(B + 3 * P), None);
 }
 
@@ -126,7 +126,7 @@ fn find_returns_none_in_a_gap_between_regions() {
     let set = set_of(&[mmap(0, 1), mmap(3, 1)]);
     assert_eq!(set.find(B + P), None);
     assert_eq!(set.find(B + 2 * P + 5), None);
-    assert_eq!(set.find(B + 3 * P), Some(&mmap(3, 1)));
+    assert_eq!(set.find(B + 3 * P), Some(mmap(3, 1)));
     assert_eq!(set.find(0), None);
     assert_eq!(set.find(u64::MAX), None);
 }
@@ -355,8 +355,8 @@ fn a_fresh_task_has_a_stack_and_a_guard_and_nine_pages() {
     };
     assert_eq!(listed(&set), vec![guard, stack]);
     assert_eq!(set.pages(), 9);
-    assert_eq!(set.find(STACK_TOP - 1), Some(&stack));
-    assert_eq!(set.find(STACK_BOTTOM - 1), Some(&guard));
+    assert_eq!(set.find(STACK_TOP - 1), Some(stack));
+    assert_eq!(set.find(STACK_BOTTOM - 1), Some(guard));
     assert_eq!(set.find(GUARD_BOTTOM - 1), None);
     assert_eq!(set.find(STACK_TOP), None);
     assert_eq!(set.find(USER_START), None);
@@ -431,4 +431,26 @@ fn an_empty_range_is_covered_even_where_nothing_is_mapped() {
     let set = RegionSet::new();
     assert!(set.covers(B, B));
     assert!(set.covers(B + P, B));
+}
+
+#[test]
+fn find_forgets_the_region_it_remembered_when_the_set_changes() {
+    let mut set = set_of(&[mmap(0, 2)]);
+    assert_eq!(set.find(B), Some(mmap(0, 2))); // remembered now
+    set.insert(mmap(2, 2)).unwrap(); // merges with it
+    assert_eq!(set.find(B), Some(mmap(0, 4)));
+    set.remove_range(B + P, B + 2 * P); // splits it
+    assert_eq!(set.find(B), Some(mmap(0, 1)));
+    assert_eq!(set.find(B + P), None);
+    set.clear();
+    assert_eq!(set.find(B), None);
+}
+
+#[test]
+fn which_region_find_remembers_does_not_make_sets_unequal() {
+    let a = set_of(&[mmap(0, 1), mmap(4, 1)]);
+    let b = a.clone();
+    a.find(B);
+    b.find(B + 4 * P);
+    assert_eq!(a, b);
 }
