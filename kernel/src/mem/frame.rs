@@ -130,6 +130,25 @@ pub fn allocate_zeroed(use_: FrameUse) -> Option<Frame> {
     Some(frame)
 }
 
+/// A frame for `use_` (zeroed if asked) only while at least `mark` frames
+/// are free: the check and the allocation under one lock, for the fault path;
+/// None sends the caller to reclaim.
+pub fn allocate_over_mark(mark: usize, zeroed: bool, use_: FrameUse) -> Option<Frame> {
+    let (frame, is_zero) = with(|p| {
+        if p.free_frames() < mark {
+            None
+        } else if zeroed {
+            p.allocate_zeroed(use_)
+        } else {
+            p.allocate(use_).map(|f| (f, false))
+        }
+    })?;
+    if zeroed && !is_zero {
+        zero(phys(&frame));
+    }
+    Some(frame)
+}
+
 /// Idle work: zeroes up to `budget` free frames into the pool. Returns how many.
 pub fn prezero(budget: usize) -> usize {
     let mut done = 0;

@@ -46,6 +46,9 @@ impl AddressSpace {
     /// releases it if it cannot map it after all). Err only when nothing could be
     /// reclaimed.
     pub fn user_frame(&mut self, zeroed: bool) -> Result<PhysFrame, OutOfFrames> {
+        if let Some(f) = frame::allocate_over_mark(LOW_MARK, zeroed, FrameUse::User) {
+            return Ok(frame::counted(f)); // the common case: one lock
+        }
         while frame::free_frames() < LOW_MARK && self.reclaim_one() {}
         loop {
             let got = if zeroed {
