@@ -10,7 +10,7 @@ use spin::Mutex;
 static GATHERED: Mutex<Option<Samples>> = Mutex::new(None);
 
 pub async fn run(plan: Plan) -> bool {
-    for (pages, full, short) in [(1, 32, 4), (3, 32, 4), (256, 32, 4), (16384, 4, 1)] {
+    for (pages, full, short) in [(1, 32, 4), (3, 32, 4), (256, 32, 4), (16384, 16, 1)] {
         for (flavour, copy) in [("cow", false), ("copy", true)] {
             let name = format!("fork_present_{pages}_{flavour}");
             let n = plan.n(full, short);
