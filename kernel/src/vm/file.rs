@@ -41,11 +41,7 @@ impl AddressSpace {
             .tables
             .map(page, frame, flags_for(prot), &mut self.table_pages);
         match result {
-            Ok(()) => {
-                self.present += 1;
-                super::tlb::grew(self.present);
-                self.resident.insert(page);
-            }
+            Ok(()) => self.became_resident(page),
             Err(_) => frame::release(frame),
         }
         result
@@ -63,11 +59,7 @@ impl AddressSpace {
             .tables
             .map(page, copy, flags_for(prot), &mut self.table_pages);
         match result {
-            Ok(()) => {
-                self.present += 1;
-                super::tlb::grew(self.present);
-                self.resident.insert(page);
-            }
+            Ok(()) => self.became_resident(page),
             Err(_) => frame::release(copy),
         }
         result

@@ -94,9 +94,7 @@ impl AddressSpace {
             .map_if_unused(page, frame, flags, &mut self.table_pages)
         {
             Ok(true) => {
-                self.present += 1;
-                super::tlb::grew(self.present);
-                self.resident.insert(page);
+                self.became_resident(page);
                 Ok(())
             }
             Ok(false) => {
@@ -110,6 +108,15 @@ impl AddressSpace {
                 Err(SwapInError::OutOfFrames)
             }
         }
+    }
+
+    /// Bookkeeping for a page that just got a frame of its own in this space (a
+    /// first touch, a file page, a page back from swap): numpp, the TLB-growth
+    /// schedule, and the reclaim clock.
+    pub(super) fn became_resident(&mut self, page: u64) {
+        self.present += 1;
+        super::tlb::grew(self.present);
+        self.resident.insert(page);
     }
 
     /// Flushes `page` from the TLB if this space is the active one.

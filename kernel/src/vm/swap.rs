@@ -181,9 +181,7 @@ impl AddressSpace {
         let entry = self.tables.leaf(page).expect("a swapped page has tables");
         entry.set_frame(fresh, flags_for(prot));
         swap::release(slot);
-        self.present += 1;
-        super::tlb::grew(self.present);
-        self.resident.insert(page);
+        self.became_resident(page);
         Ok(())
     }
 }
