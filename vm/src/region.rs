@@ -122,8 +122,8 @@ impl fmt::Display for Overlap {
 ///
 /// [`RegionSet::find`] remembers the region it found last, as Linux's `find_vma`
 /// long did (`mmap_cache`, then the per-thread `vmacache`): a fault is most often
-/// in the region of the one before, and under QEMU the tree's search costs a
-/// first touch several hundred ticks. Every change to the set forgets it.
+/// in the region of the one before, which then costs no tree search. Every change
+/// to the set forgets it.
 #[derive(Clone, Default, Debug)]
 pub struct RegionSet {
     by_start: BTreeMap<u64, Region>,

@@ -51,12 +51,8 @@ impl AddressSpace {
         }
         while frame::free_frames() < LOW_MARK && self.reclaim_one() {}
         loop {
-            let got = if zeroed {
-                frame::allocate_zeroed(FrameUse::User)
-            } else {
-                frame::allocate(FrameUse::User)
-            };
-            if let Some(f) = got {
+            // Below the mark now only if nothing more could be reclaimed: take any.
+            if let Some(f) = frame::allocate_over_mark(0, zeroed, FrameUse::User) {
                 return Ok(frame::counted(f));
             }
             if !self.reclaim_one() {
