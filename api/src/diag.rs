@@ -1,5 +1,6 @@
 //! Diagnostics: hooks for benchmarks and tests, kept apart from the app API proper.
 //! Nothing here changes what a task can do; it only measures the kernel.
+use alloc::vec::Vec;
 use spin::Once;
 
 /// What the kernel offers benchmarks and tests. Implemented once, by the kernel.
@@ -13,6 +14,12 @@ pub trait Diagnostics: Sync {
     fn last_teardown_ticks(&self) -> u64;
     /// Executes `int3`, an exception round trip whose handler only counts.
     fn breakpoint(&self);
+    /// Starts timing the kernel's share of each ring-3 page fault (see
+    /// [`fault_handler_ticks`]).
+    fn arm_fault_timing(&self);
+    /// Stops timing; the ticks of each such fault since arming, in order, or None
+    /// if there were more than the kernel keeps.
+    fn fault_handler_ticks(&self) -> Option<Vec<FaultTicks>>;
     /// Ticks for one synchronous read of `bytes` (whole sectors) from the start of
     /// the disk, as the file system waits for it (halting until the completion
     /// interrupt), or `polled` as a fault handler would (interrupts off, polling
@@ -25,6 +32,16 @@ pub trait Diagnostics: Sync {
     /// the ticks it took, or None if the page cannot go (not present, shared,
     /// a file page, no swap area).
     fn swap_out_ticks(&self, addr: usize) -> Option<u64>;
+}
+
+/// The kernel's share of one ring-3 page fault, in ticks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FaultTicks {
+    /// From the handler's first instructions to its return.
+    pub handler: u64,
+    /// Of those, copying a frame (a copy-on-write or private file copy); 0 if the
+    /// fault copied nothing.
+    pub copy: u64,
 }
 
 static DIAGNOSTICS: Once<&'static dyn Diagnostics> = Once::new();
@@ -69,6 +86,19 @@ pub fn last_teardown_ticks() -> u64 {
 /// fault (`bench null_fault`).
 pub fn breakpoint() {
     diagnostics().breakpoint()
+}
+
+/// Starts timing the kernel's share of each page fault taken by ring-3 code: from
+/// the handler's first instructions to its return. For splitting a fault figure
+/// into the kernel's part and the CPU's (the emulator's) part.
+pub fn arm_fault_timing() {
+    diagnostics().arm_fault_timing()
+}
+
+/// Stops the timing [`arm_fault_timing`] started; the kernel's ticks of each ring-3
+/// page fault since, in order, or None if there were more than the kernel keeps.
+pub fn fault_handler_ticks() -> Option<Vec<FaultTicks>> {
+    diagnostics().fault_handler_ticks()
 }
 
 /// Ticks for one read of `bytes` from the start of the disk, waited for the way

@@ -144,6 +144,12 @@ impl Diagnostics for Api {
     fn breakpoint(&self) {
         x86_64::instructions::interrupts::int3();
     }
+    fn arm_fault_timing(&self) {
+        vm::fault_timing::arm();
+    }
+    fn fault_handler_ticks(&self) -> Option<alloc::vec::Vec<lazuli_api::diag::FaultTicks>> {
+        vm::fault_timing::disarm()
+    }
     fn disk_read_ticks(&self, bytes: usize, polled: bool) -> Option<u64> {
         let mut buf = alloc::vec![0u8; bytes];
         let mut timed = || {

@@ -8,6 +8,8 @@ pub fn bench_prints_every_figure(out: &[String], code: i32) -> Result<(), String
     let figures = [
         "first_touch",
         "first_touch_unpooled",
+        "first_touch_handler",
+        "first_touch_outside",
         "pool_refill",
         "retouch",
         "retouch_all",
@@ -31,6 +33,9 @@ pub fn bench_prints_every_figure(out: &[String], code: i32) -> Result<(), String
         "fork_sparse_cow",
         "fork_sparse_copy",
         "cow_fault",
+        "cow_fault_handler",
+        "cow_fault_copy",
+        "cow_fault_outside",
         "exit_free_1",
         "exit_free_256",
         "exit_free_16384",

@@ -1,13 +1,10 @@
 //! fork figures: forking N present pages (copy-on-write and the seed's eager copy),
 //! a sparse 1 GiB region, the copy-on-write fault, and tearing an address space down.
-use super::timed::Access;
+use super::timed::{self, Access};
 use super::{PAGE, Plan, Samples, report};
 use alloc::{format, vec::Vec};
 use lazuli_api::diag::{last_teardown_ticks, timestamp};
 use lazuli_api::{ExitStatus, Pid, Placement, Prot, fork, fork_copy, map, spawn, user, wait};
-use spin::Mutex;
-
-static GATHERED: Mutex<Option<Samples>> = Mutex::new(None);
 
 pub async fn run(plan: Plan) -> bool {
     for (pages, full, short) in [(1, 32, 4), (3, 32, 4), (256, 32, 4), (16384, 16, 1)] {
@@ -79,8 +76,16 @@ async fn fork_figure(
     0
 }
 
-/// The first write to pages shared with a live parent: each one copies.
+/// The first write to pages shared with a live parent: each one copies. Twice:
+/// `cow_fault`, then the same split into the kernel's part and the CPU's.
 async fn cow_fault(pages: usize) -> i32 {
+    if cow_pass(pages, false).await != 0 {
+        return 1;
+    }
+    cow_pass(pages, true).await
+}
+
+async fn cow_pass(pages: usize, split: bool) -> i32 {
     let Ok(base) = map(pages * PAGE, Prot::RW, Placement::Anywhere) else {
         return 1;
     };
@@ -90,22 +95,17 @@ async fn cow_fault(pages: usize) -> i32 {
     let child = fork(async move {
         // The parent is blocked in wait: every frame here has two owners. Each
         // first store is timed in user mode, as the Linux guest's figure is.
-        let touches = super::timed::first_accesses(base, pages, Access::Store).await;
-        let timed = touches.is_some();
-        *GATHERED.lock() = touches;
-        i32::from(!timed)
+        let timed = if split {
+            let split = timed::first_accesses_split(base, pages, Access::Store).await;
+            split.map(|s| timed::report_split("cow_fault", &s))
+        } else {
+            let touches = timed::first_accesses(base, pages, Access::Store).await;
+            touches.map(|s| report("cow_fault", &s))
+        };
+        i32::from(timed.is_none())
     });
     let Ok(pid) = child else { return 1 };
-    if wait(pid).await != Ok(ExitStatus::Exited(0)) {
-        return 1;
-    }
-    match GATHERED.lock().take() {
-        Some(s) => {
-            report("cow_fault", &s);
-            0
-        }
-        None => 1,
-    }
+    i32::from(wait(pid).await != Ok(ExitStatus::Exited(0)))
 }
 
 /// Touches `pages` pages and exits: the executor times the teardown.

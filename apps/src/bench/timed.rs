@@ -3,6 +3,7 @@
 //! the figure holds the fault and nothing of the app API.
 use super::{PAGE, Samples};
 use alloc::{vec, vec::Vec};
+use lazuli_api::diag::FaultTicks;
 use lazuli_api::{Placement, Prot, map, munmap, user};
 
 /// What the timed instruction does to each page.
@@ -28,6 +29,57 @@ pub async fn user_code(code: &[u8]) -> Result<usize, lazuli_api::VmError> {
 /// per page. The ticks go to a buffer of the task's own, touched beforehand so
 /// that only the timed accesses fault; one user-mode call makes all of them.
 pub async fn first_accesses(base: usize, pages: usize, access: Access) -> Option<Samples> {
+    Some(timed_accesses(base, pages, access, false).await?.0)
+}
+
+/// A fault figure in parts, per access: the ticks the kernel's page-fault handler
+/// spent (entry to return, timed by the kernel), of those the ticks of the frame
+/// copy if the faults copy one, and the rest of the timed access — the CPU's part:
+/// the walk that fails, delivering #PF from ring 3, `iretq`, the walk of the
+/// retried access. Under QEMU's TCG the CPU's part is a floor no kernel change
+/// lowers.
+pub struct Split {
+    pub handler: Samples,
+    pub copy: Option<Samples>,
+    pub outside: Samples,
+}
+
+/// Like [`first_accesses`], with the kernel timing its handler for each fault (which
+/// costs the figure two TSC readings); None unless each access faulted once.
+pub async fn first_accesses_split(base: usize, pages: usize, access: Access) -> Option<Split> {
+    let (total, kernel) = timed_accesses(base, pages, access, true).await?;
+    let kernel = kernel.filter(|k| k.len() == pages)?;
+    let outside = total
+        .raw()
+        .iter()
+        .zip(&kernel)
+        .map(|(t, k)| t.saturating_sub(k.handler))
+        .collect::<Vec<_>>();
+    let copies = kernel.iter().any(|k| k.copy > 0);
+    Some(Split {
+        handler: Samples::from(kernel.iter().map(|k| k.handler).collect::<Vec<_>>()),
+        copy: copies.then(|| Samples::from(kernel.iter().map(|k| k.copy).collect::<Vec<_>>())),
+        outside: Samples::from(outside),
+    })
+}
+
+/// `bench NAME_handler`, `NAME_copy` (if the faults copied) and `NAME_outside`.
+pub fn report_split(name: &str, split: &Split) {
+    super::report(&alloc::format!("{name}_handler"), &split.handler);
+    if let Some(copy) = &split.copy {
+        super::report(&alloc::format!("{name}_copy"), copy);
+    }
+    super::report(&alloc::format!("{name}_outside"), &split.outside);
+}
+
+/// The timed loop over `pages` pages; with `split`, also the kernel's handler ticks
+/// of the faults it took (None if the kernel kept too few).
+async fn timed_accesses(
+    base: usize,
+    pages: usize,
+    access: Access,
+    split: bool,
+) -> Option<(Samples, Option<Vec<FaultTicks>>)> {
     let out = map(pages * 8, Prot::RW, Placement::Anywhere).ok()?;
     for page in (0..pages * 8).step_by(PAGE) {
         user::store(out + page, 0).await;
@@ -35,14 +87,18 @@ pub async fn first_accesses(base: usize, pages: usize, access: Access) -> Option
     let code = user_code(&timed_loop(base, out, pages, access))
         .await
         .ok()?;
+    if split {
+        lazuli_api::diag::arm_fault_timing();
+    }
     user::call(code).await;
+    let handler = split.then(lazuli_api::diag::fault_handler_ticks).flatten();
     let mut ticks = Vec::with_capacity(pages);
     for i in 0..pages {
         ticks.push(user::load_u64(out + i * 8).await);
     }
     munmap(out, pages * 8).ok()?;
     munmap(code, PAGE).ok()?;
-    Some(Samples::from(ticks))
+    Some((Samples::from(ticks), handler))
 }
 
 /// x86-64 code that makes `access` to the first byte of each of `pages` pages from

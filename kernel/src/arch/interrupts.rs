@@ -143,6 +143,7 @@ extern "x86-interrupt" fn machine_check(frame: InterruptStackFrame) -> ! {
 }
 
 extern "x86-interrupt" fn page_fault(mut frame: InterruptStackFrame, code: PageFaultErrorCode) {
+    let started = vm::fault_timing::start();
     let addr = Cr2::read_raw();
     let (access, present) = decode_error_code(code.bits());
     let rip = frame.instruction_pointer.as_u64();
@@ -150,6 +151,7 @@ extern "x86-interrupt" fn page_fault(mut frame: InterruptStackFrame, code: PageF
         if let Err(report) = vm::fault::handle(addr, access, present) {
             usermode::leave_killed(KillReason::PageFault(report));
         }
+        vm::fault_timing::finish(started);
         return; // mapped: the instruction retries
     }
     if user_access::faulted_in_access(rip) {

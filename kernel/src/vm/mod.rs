@@ -6,6 +6,7 @@
 //! - `space`  — `AddressSpace`: page tables + region set + break + counters
 //! - `active` — the address space of the task being polled (the one in CR3)
 //! - `fault`  — decide with `lazuli_vm::resolve_fault`, then map a zeroed frame or kill
+//! - `fault_timing` — the handler's share of each fault, timed for `bench`
 //! - `fork`   — copy-on-write and eager copies of a space for `fork`
 //! - `cow`    — the copy-on-write fault
 //! - `map`    — `map`, `munmap`, `mprotect`
@@ -19,6 +20,7 @@ pub mod active;
 pub mod calls;
 pub mod cow;
 pub mod fault;
+pub mod fault_timing;
 pub mod file;
 pub mod fork;
 pub mod map;
