@@ -39,9 +39,10 @@ pub trait Diagnostics: Sync {
 pub struct FaultTicks {
     /// From the handler's first instructions to its return.
     pub handler: u64,
-    /// Of those, copying a frame (a copy-on-write or private file copy); 0 if the
-    /// fault copied nothing.
-    pub copy: u64,
+    /// Of those, filling the new frame: zeroing it (when the kernel's pool of
+    /// zeroed frames was empty) or copying into it (copy-on-write, a private file
+    /// page); 0 if the fault did neither.
+    pub fill: u64,
 }
 
 static DIAGNOSTICS: Once<&'static dyn Diagnostics> = Once::new();

@@ -97,7 +97,7 @@ async fn cow_pass(pages: usize, split: bool) -> i32 {
         // first store is timed in user mode, as the Linux guest's figure is.
         let timed = if split {
             let split = timed::first_accesses_split(base, pages, Access::Store).await;
-            split.map(|s| timed::report_split("cow_fault", &s))
+            split.map(|parts| timed::report_parts("cow_fault", Some("copy"), &parts))
         } else {
             let touches = timed::first_accesses(base, pages, Access::Store).await;
             touches.map(|s| report("cow_fault", &s))

@@ -40,16 +40,18 @@ pub async fn run(plan: Plan) -> bool {
         return false; // the pool was full: the touches above did not drain it
     }
     report("pool_refill", &Samples::from(refill));
-    // The pooled first touch again, split into the kernel's part and the CPU's.
+    // The same first touches again, each split into the kernel's part and the CPU's.
     lazuli_api::sleep(100).await; // the pool fills again
-    let Ok(again) = map(n * PAGE, Prot::RW, Placement::Anywhere) else {
+    let Ok(again) = map(total * PAGE, Prot::RW, Placement::Anywhere) else {
         return false;
     };
-    let Some(split) = timed::first_accesses_split(again, n, Access::Store).await else {
+    let Some(parts) = timed::first_accesses_split(again, total, Access::Store).await else {
         return false;
     };
-    timed::report_split("first_touch", &split);
-    if munmap(again, n * PAGE).is_err() {
+    timed::report_parts("first_touch", None, &parts[..n]);
+    let unpooled = &parts[ZERO_POOL..ZERO_POOL + n];
+    timed::report_parts("first_touch_unpooled", Some("zero"), unpooled);
+    if munmap(again, total * PAGE).is_err() {
         return false;
     }
     // Re-touch as a bulk loop in user mode (as the Linux-guest figure is measured: a

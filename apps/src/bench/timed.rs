@@ -32,44 +32,43 @@ pub async fn first_accesses(base: usize, pages: usize, access: Access) -> Option
     Some(timed_accesses(base, pages, access, false).await?.0)
 }
 
-/// A fault figure in parts, per access: the ticks the kernel's page-fault handler
-/// spent (entry to return, timed by the kernel), of those the ticks of the frame
-/// copy if the faults copy one, and the rest of the timed access — the CPU's part:
-/// the walk that fails, delivering #PF from ring 3, `iretq`, the walk of the
-/// retried access. Under QEMU's TCG the CPU's part is a floor no kernel change
-/// lowers.
-pub struct Split {
-    pub handler: Samples,
-    pub copy: Option<Samples>,
-    pub outside: Samples,
+/// One timed access in parts: the ticks the kernel's page-fault handler spent
+/// (entry to return, timed by the kernel), of those the ticks of filling the new
+/// frame (zeroing it, or copying into it), and the rest of the timed access — the
+/// CPU's part: the walk that fails, delivering #PF from ring 3, `iretq`, the walk
+/// of the retried access. Under QEMU's TCG the CPU's part is a floor no kernel
+/// change lowers.
+#[derive(Clone, Copy, Debug)]
+pub struct Parts {
+    pub handler: u64,
+    pub fill: u64,
+    pub outside: u64,
 }
 
 /// Like [`first_accesses`], with the kernel timing its handler for each fault (which
-/// costs the figure two TSC readings); None unless each access faulted once.
-pub async fn first_accesses_split(base: usize, pages: usize, access: Access) -> Option<Split> {
+/// costs the figure two TSC readings): each access in parts. None unless each
+/// access faulted once.
+pub async fn first_accesses_split(base: usize, pages: usize, access: Access) -> Option<Vec<Parts>> {
     let (total, kernel) = timed_accesses(base, pages, access, true).await?;
     let kernel = kernel.filter(|k| k.len() == pages)?;
-    let outside = total
-        .raw()
-        .iter()
-        .zip(&kernel)
-        .map(|(t, k)| t.saturating_sub(k.handler))
-        .collect::<Vec<_>>();
-    let copies = kernel.iter().any(|k| k.copy > 0);
-    Some(Split {
-        handler: Samples::from(kernel.iter().map(|k| k.handler).collect::<Vec<_>>()),
-        copy: copies.then(|| Samples::from(kernel.iter().map(|k| k.copy).collect::<Vec<_>>())),
-        outside: Samples::from(outside),
-    })
+    let parts = total.raw().iter().zip(&kernel).map(|(t, k)| Parts {
+        handler: k.handler,
+        fill: k.fill,
+        outside: t.saturating_sub(k.handler),
+    });
+    Some(parts.collect())
 }
 
-/// `bench NAME_handler`, `NAME_copy` (if the faults copied) and `NAME_outside`.
-pub fn report_split(name: &str, split: &Split) {
-    super::report(&alloc::format!("{name}_handler"), &split.handler);
-    if let Some(copy) = &split.copy {
-        super::report(&alloc::format!("{name}_copy"), copy);
+/// `bench NAME_handler`, `NAME_FILL` for faults that fill their frames (`fill`
+/// names that part: `zero`, `copy`), and `NAME_outside`.
+pub fn report_parts(name: &str, fill: Option<&str>, parts: &[Parts]) {
+    let figure =
+        |part: fn(&Parts) -> u64| Samples::from(parts.iter().map(part).collect::<Vec<_>>());
+    super::report(&alloc::format!("{name}_handler"), &figure(|p| p.handler));
+    if let Some(fill) = fill {
+        super::report(&alloc::format!("{name}_{fill}"), &figure(|p| p.fill));
     }
-    super::report(&alloc::format!("{name}_outside"), &split.outside);
+    super::report(&alloc::format!("{name}_outside"), &figure(|p| p.outside));
 }
 
 /// The timed loop over `pages` pages; with `split`, also the kernel's handler ticks

@@ -130,11 +130,13 @@ pub fn allocate_zeroed(use_: FrameUse) -> Option<Frame> {
     Some(frame)
 }
 
-/// A frame for `use_` (zeroed if asked) only while at least `mark` frames
-/// are free: the check and the allocation under one lock, for the fault path;
-/// None sends the caller to reclaim.
-pub fn allocate_over_mark(mark: usize, zeroed: bool, use_: FrameUse) -> Option<Frame> {
-    let (frame, is_zero) = with(|p| {
+/// A frame for `use_` only while at least `mark` frames are free: the check and
+/// the allocation under one lock, for the fault path; None sends the caller to
+/// reclaim. With `zeroed`, from the pool of zeroed frames if it has one; the flag
+/// returned says whether the frame is zero (else the caller zeroes it, so that
+/// the fault path can time its zeroing).
+pub fn allocate_over_mark(mark: usize, zeroed: bool, use_: FrameUse) -> Option<(Frame, bool)> {
+    with(|p| {
         if p.free_frames() < mark {
             None
         } else if zeroed {
@@ -142,11 +144,7 @@ pub fn allocate_over_mark(mark: usize, zeroed: bool, use_: FrameUse) -> Option<F
         } else {
             p.allocate(use_).map(|f| (f, false))
         }
-    })?;
-    if zeroed && !is_zero {
-        zero(phys(&frame));
-    }
-    Some(frame)
+    })
 }
 
 /// Idle work: zeroes up to `budget` free frames into the pool. Returns how many.

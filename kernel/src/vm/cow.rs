@@ -28,7 +28,7 @@ impl AddressSpace {
                     .tables
                     .leaf(page)
                     .expect("a copy-on-write page is present");
-                super::fault_timing::copying(|| frame::copy(old, new));
+                super::fault_timing::filling(|| frame::copy(old, new));
                 entry.set_frame(new, flags);
                 frame::release(old);
                 self.resident.insert(page);

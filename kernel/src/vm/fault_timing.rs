@@ -1,10 +1,11 @@
 //! The kernel's share of a page fault, timed for `bench`: while armed, each fault
 //! the trap satisfies for ring-3 code records the ticks from the handler's first
-//! instructions to its return, and of those the ticks spent copying a frame (a
-//! copy-on-write or private file copy). `bench` times the same faults from ring 3
+//! instructions to its return, and of those the ticks spent filling the new frame
+//! (zeroing it when the pool of zeroed frames is empty; the copy of a copy-on-write
+//! or private file fault). `bench` times the same faults from ring 3
 //! (the whole access); the difference is what the CPU — here QEMU's TCG — spends
 //! outside the kernel: the walk that fails, delivering #PF from ring 3, `iretq`,
-//! the walk of the retried access. That part, and a copy's 4 KiB, bound the fault
+//! the walk of the retried access. That part, and a fill's 4 KiB, bound the fault
 //! figures from below whatever the rest of the handler costs.
 //!
 //! Disarmed, the fault path pays one load and a branch at each end.
@@ -19,7 +20,7 @@ static ARMED: AtomicBool = AtomicBool::new(false);
 /// Faults recorded since arming (the slot of the fault being handled).
 static SEEN: AtomicUsize = AtomicUsize::new(0);
 static HANDLER: [AtomicU32; CAPACITY] = [const { AtomicU32::new(0) }; CAPACITY];
-static COPY: [AtomicU32; CAPACITY] = [const { AtomicU32::new(0) }; CAPACITY];
+static FILL: [AtomicU32; CAPACITY] = [const { AtomicU32::new(0) }; CAPACITY];
 
 /// When a fault's handling started, if timing is armed.
 #[derive(Clone, Copy)]
@@ -40,7 +41,7 @@ pub fn disarm() -> Option<Vec<FaultTicks>> {
         (0..seen)
             .map(|i| FaultTicks {
                 handler: u64::from(HANDLER[i].load(Relaxed)),
-                copy: u64::from(COPY[i].load(Relaxed)),
+                fill: u64::from(FILL[i].load(Relaxed)),
             })
             .collect()
     })
@@ -52,8 +53,8 @@ pub fn start() -> Started {
     if !ARMED.load(Relaxed) {
         return Started(None);
     }
-    if let Some(copy) = COPY.get(SEEN.load(Relaxed)) {
-        copy.store(0, Relaxed);
+    if let Some(fill) = FILL.get(SEEN.load(Relaxed)) {
+        fill.store(0, Relaxed);
     }
     Started(Some(crate::arch::cpu::rdtsc()))
 }
@@ -69,15 +70,16 @@ pub fn finish(started: Started) {
     }
 }
 
-/// Runs `copy` (a fault's copy of one frame), timing it if timing is armed.
+/// Runs `fill` (a fault zeroing or copying into its new frame), timing it if
+/// timing is armed.
 #[inline(always)]
-pub fn copying<R>(copy: impl FnOnce() -> R) -> R {
+pub fn filling<R>(fill: impl FnOnce() -> R) -> R {
     if !ARMED.load(Relaxed) {
-        return copy();
+        return fill();
     }
     let t0 = crate::arch::cpu::rdtsc();
-    let result = copy();
-    if let Some(slot) = COPY.get(SEEN.load(Relaxed)) {
+    let result = fill();
+    if let Some(slot) = FILL.get(SEEN.load(Relaxed)) {
         slot.store(ticks_since(t0), Relaxed);
     }
     result

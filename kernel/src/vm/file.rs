@@ -52,7 +52,7 @@ impl AddressSpace {
         // Held while reclaim may run, so that it cannot drop the page being copied.
         frame::share(frame);
         let copy = self.user_frame(false);
-        let copy = copy.inspect(|&copy| super::fault_timing::copying(|| frame::copy(frame, copy)));
+        let copy = copy.inspect(|&copy| super::fault_timing::filling(|| frame::copy(frame, copy)));
         frame::release(frame);
         let copy = copy?;
         let result = self

@@ -46,14 +46,14 @@ impl AddressSpace {
     /// releases it if it cannot map it after all). Err only when nothing could be
     /// reclaimed.
     pub fn user_frame(&mut self, zeroed: bool) -> Result<PhysFrame, OutOfFrames> {
-        if let Some(f) = frame::allocate_over_mark(LOW_MARK, zeroed, FrameUse::User) {
-            return Ok(frame::counted(f)); // the common case: one lock
+        if let Some(f) = user_frame_over(LOW_MARK, zeroed) {
+            return Ok(f); // the common case: one lock
         }
         while frame::free_frames() < LOW_MARK && self.reclaim_one() {}
         loop {
             // Below the mark now only if nothing more could be reclaimed: take any.
-            if let Some(f) = frame::allocate_over_mark(0, zeroed, FrameUse::User) {
-                return Ok(frame::counted(f));
+            if let Some(f) = user_frame_over(0, zeroed) {
+                return Ok(f);
             }
             if !self.reclaim_one() {
                 return Err(OutOfFrames);
@@ -108,4 +108,14 @@ impl AddressSpace {
     fn evict_some(&mut self) -> bool {
         (0..EVICT_TRIES).any(|_| self.evict_one())
     }
+}
+
+/// A counted user frame (zeroed if asked) while at least `mark` frames are free.
+fn user_frame_over(mark: usize, zeroed: bool) -> Option<PhysFrame> {
+    let (f, is_zero) = frame::allocate_over_mark(mark, zeroed, FrameUse::User)?;
+    let f = frame::counted(f);
+    if zeroed && !is_zero {
+        super::fault_timing::filling(|| frame::zero(f)); // the pool was empty
+    }
+    Some(f)
 }

@@ -272,8 +272,8 @@ async fn ring3_fault_timing() -> Outcome {
     let ticks = fault_handler_ticks().ok_or("more faults than the kernel keeps")?;
     ensure_eq!(ticks.len(), 3, "handler times for three first touches");
     ensure!(
-        ticks.iter().all(|t| t.handler > 0 && t.copy == 0),
-        "every handler took time, none copied: {ticks:?}"
+        ticks.iter().all(|t| t.handler > 0 && t.fill < t.handler),
+        "every handler took time, any zeroing within it: {ticks:?}"
     );
     // A fault of the kernel's user-access routines is not ring 3's, and arming
     // forgets what came before.
@@ -289,7 +289,7 @@ async fn ring3_fault_timing() -> Outcome {
         arm_fault_timing();
         user::call(f).await;
         let ticks = fault_handler_ticks().unwrap_or_default();
-        let copied = ticks.iter().filter(|t| t.copy > 0 && t.copy < t.handler);
+        let copied = ticks.iter().filter(|t| t.fill > 0 && t.fill < t.handler);
         i32::try_from(copied.count()).unwrap_or(-1)
     })
     .map_err(|e| format!("fork: {e:?}"))?;
