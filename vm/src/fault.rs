@@ -144,6 +144,7 @@ pub enum FaultAction {
 
 /// Decides a user page fault at `addr` for a task without file regions (see
 /// [`resolve_fault_with`]).
+#[inline(always)]
 pub fn resolve_fault(regions: &RegionSet, addr: u64, access: Access, present: bool) -> FaultAction {
     resolve_fault_with(regions, &NoFiles, addr, access, present)
 }
@@ -152,6 +153,7 @@ pub fn resolve_fault(regions: &RegionSet, addr: u64, access: Access, present: bo
 /// true when the page was mapped and the fault is a protection violation;
 /// `files` gives the sizes of mapped files (a page wholly past the end kills).
 /// Pure: looks at `regions` and `files` only and changes nothing.
+#[inline(always)]
 pub fn resolve_fault_with(
     regions: &RegionSet,
     files: &dyn FileSizes,

@@ -209,6 +209,7 @@ impl<M: DerefMut<Target = [FrameInfo]>> FramePool<M> {
 
     /// A frame for `use_`, and whether it is known to hold zeros (from the zeroed
     /// pool); if not, the caller zeroes it.
+    #[inline(always)]
     pub fn allocate_zeroed(&mut self, use_: FrameUse) -> Option<(Frame, bool)> {
         if let Some(number) = self.pop(true) {
             return Some((self.hand_out(number, use_), true));

@@ -183,6 +183,7 @@ impl RegionSet {
 
     /// The region containing `addr`, if any: O(1) when it is the one found last,
     /// O(log n) otherwise.
+    #[inline(always)]
     pub fn find(&self, addr: u64) -> Option<Region> {
         if let Some(r) = self.last_found.get().filter(|r| r.contains(addr)) {
             return Some(r);

@@ -85,6 +85,7 @@ fn pool() -> MutexGuard<'static, Option<Pool>> {
     FRAMES.lock()
 }
 
+#[inline(always)]
 fn with<R>(f: impl FnOnce(&mut Pool) -> R) -> R {
     f(pool().as_mut().expect("frame::init at boot"))
 }
@@ -135,6 +136,7 @@ pub fn allocate_zeroed(use_: FrameUse) -> Option<Frame> {
 /// reclaim. With `zeroed`, from the pool of zeroed frames if it has one; the flag
 /// returned says whether the frame is zero (else the caller zeroes it, so that
 /// the fault path can time its zeroing).
+#[inline(always)]
 pub fn allocate_over_mark(mark: usize, zeroed: bool, use_: FrameUse) -> Option<(Frame, bool)> {
     with(|p| {
         if p.free_frames() < mark {

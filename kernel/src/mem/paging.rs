@@ -175,6 +175,7 @@ impl PageTables {
     /// slot, say): then returns Ok(false) and changes nothing. One walk of the
     /// task's own tables when they reach the page (the common case); through the
     /// x86_64 crate's mapper, which creates the missing tables, when they do not.
+    #[inline(always)]
     pub fn map_if_unused(
         &mut self,
         page: u64,
@@ -243,6 +244,7 @@ impl PageTables {
     }
 
     /// The leaf entry mapping `page`, if its tables exist (the entry may be unused).
+    #[inline(always)]
     pub fn leaf(&mut self, page: u64) -> Option<&mut PageTableEntry> {
         let addr = VirtAddr::new(page);
         // SAFETY: `&mut self` owns the tables; each step follows a present entry.

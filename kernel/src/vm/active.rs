@@ -39,6 +39,7 @@ pub struct Locked;
 
 /// Like [`with`], but gives up instead of spinning if the slot is locked — for the
 /// page-fault handler, which may interrupt code holding it.
+#[inline(always)]
 pub fn try_with<R>(f: impl FnOnce(&mut AddressSpace) -> R) -> Result<Option<R>, Locked> {
     let mut slot = ACTIVE.try_lock().ok_or(Locked)?;
     Ok(slot.as_mut().map(f))

@@ -45,6 +45,7 @@ impl AddressSpace {
     /// if none is free: counted, its one owner the caller's mapping (which
     /// releases it if it cannot map it after all). Err only when nothing could be
     /// reclaimed.
+    #[inline(always)]
     pub fn user_frame(&mut self, zeroed: bool) -> Result<PhysFrame, OutOfFrames> {
         if let Some(f) = user_frame_over(LOW_MARK, zeroed) {
             return Ok(f); // the common case: one lock
@@ -111,6 +112,7 @@ impl AddressSpace {
 }
 
 /// A counted user frame (zeroed if asked) while at least `mark` frames are free.
+#[inline(always)]
 fn user_frame_over(mark: usize, zeroed: bool) -> Option<PhysFrame> {
     let (f, is_zero) = frame::allocate_over_mark(mark, zeroed, FrameUse::User)?;
     let f = frame::counted(f);

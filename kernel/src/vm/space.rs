@@ -84,6 +84,7 @@ impl AddressSpace {
     /// Backs an anonymous `page` at its first touch with a freshly zeroed frame
     /// mapped with `prot` — or, if its entry names a swap slot (the page was
     /// written out), with the page read back into that same frame.
+    #[inline(always)]
     pub fn map_zeroed(&mut self, page: u64, prot: Prot) -> Result<(), SwapInError> {
         let frame = self
             .user_frame(true)
@@ -113,6 +114,7 @@ impl AddressSpace {
     /// Bookkeeping for a page that just got a frame of its own in this space (a
     /// first touch, a file page, a page back from swap): numpp, the TLB-growth
     /// schedule, and the reclaim clock.
+    #[inline(always)]
     pub(super) fn became_resident(&mut self, page: u64) {
         self.present += 1;
         super::tlb::grew(self.present);
