@@ -211,6 +211,7 @@ pub fn resolve_fault_with(
 }
 
 /// The decision for an allowed access to a file region.
+#[inline(always)]
 fn file_fault(
     files: &dyn FileSizes,
     map: FileMap,

@@ -119,6 +119,7 @@ impl FileSizes for Sizes<'_> {
 /// Runs the fault decision `decide` with the cache's file sizes. Called from the
 /// page-fault handler: the storage lock must be free (a user access never runs
 /// while kernel code holds it).
+#[inline(always)]
 pub fn decide<R>(decide: impl FnOnce(&dyn FileSizes) -> R) -> R {
     let guard = STORAGE
         .try_lock()
@@ -131,6 +132,7 @@ pub fn decide<R>(decide: impl FnOnce(&dyn FileSizes) -> R) -> R {
 
 /// The cache's frame for page `index` of `file`, read from the disk now (the
 /// fault waits, polling) if it is not cached.
+#[inline(always)]
 pub fn page_for_fault(file: FileKey, index: u64) -> Result<PhysFrame, Why> {
     let mut guard = STORAGE
         .try_lock()
@@ -143,6 +145,12 @@ pub fn page_for_fault(file: FileKey, index: u64) -> Result<PhysFrame, Why> {
     if let Some(&frame) = cached.pages.get(index) {
         return Ok(frame);
     }
+    fetch_for_fault(storage, id, index)
+}
+
+/// A page fault's read of a page that is not cached.
+#[inline(never)]
+fn fetch_for_fault(storage: &mut Storage, id: FileId, index: u64) -> Result<PhysFrame, Why> {
     fill::fetch_now(storage, id, index).map_err(|e| match e {
         FileError::NoMemory => Why::OutOfMemory,
         _ => Why::Io,

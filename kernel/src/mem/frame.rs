@@ -238,6 +238,7 @@ pub fn sharing<R>(f: impl FnOnce(&mut Sharing) -> R) -> R {
 }
 
 /// Counts one more owner of the counted `frame` (a page-cache frame mapped into a task).
+#[inline(always)]
 pub fn share(frame: PhysFrame) {
     with(|p| p.share(frame.start_address().as_u64()));
 }

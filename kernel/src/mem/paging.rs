@@ -128,6 +128,7 @@ impl PageTables {
     /// tables on the way; adds the number of page-table pages the walk created to
     /// `tables_created` (also when it then fails for want of a frame: those tables
     /// stay, empty, and are counted).
+    #[inline(always)]
     pub fn map(
         &mut self,
         page: u64,

@@ -30,6 +30,7 @@ impl AddressSpace {
     }
 
     /// Maps the cache's `frame` at `page` (not present) with `prot`: one more owner.
+    #[inline(always)]
     pub fn map_cached(
         &mut self,
         page: u64,
