@@ -9,15 +9,28 @@
 //!   and writes [`bytes_in_file`] bytes of each: never past the end of the file;
 //! - truncation drops the pages wholly past the new end, dirty or not;
 //! - only clean pages nobody maps may be dropped to free memory.
-use alloc::{collections::BTreeMap, vec::Vec};
+use alloc::{boxed::Box, collections::BTreeMap, vec::Vec};
 
 /// Bytes in a cached page.
 pub const PAGE: u64 = 4096;
 
-/// The cached pages of one file.
+/// Pages per chunk of a file's index.
+const CHUNK: u64 = 64;
+
+/// The cached pages of one file: chunks of [`CHUNK`] consecutive page slots, in a
+/// map by chunk number. A lookup (the page fault on a cached file page makes one)
+/// searches 64 times fewer keys than a map of pages would, then indexes an array:
+/// under TCG a map of 4,096 single pages took ~340 ticks a lookup.
 #[derive(Debug)]
 pub struct FilePages<P> {
-    pages: BTreeMap<u64, Entry<P>>,
+    chunks: BTreeMap<u64, Box<Chunk<P>>>,
+    len: usize,
+}
+
+#[derive(Debug)]
+struct Chunk<P> {
+    slots: [Option<Entry<P>>; CHUNK as usize],
+    used: usize,
 }
 
 #[derive(Debug)]
@@ -26,10 +39,39 @@ struct Entry<P> {
     dirty: bool,
 }
 
+/// The chunk number of page `index` and its slot in the chunk.
+fn split(index: u64) -> (u64, usize) {
+    (index / CHUNK, (index % CHUNK) as usize)
+}
+
+impl<P> Chunk<P> {
+    fn new() -> Box<Self> {
+        Box::new(Chunk {
+            slots: core::array::from_fn(|_| None),
+            used: 0,
+        })
+    }
+
+    /// Takes the entries of slots `from..` for which `gone` holds, in order.
+    fn take(&mut self, from: usize, mut gone: impl FnMut(&Entry<P>) -> bool) -> Vec<P> {
+        let mut taken = Vec::new();
+        for slot in &mut self.slots[from..] {
+            if slot.as_ref().is_some_and(&mut gone)
+                && let Some(e) = slot.take()
+            {
+                taken.push(e.page);
+            }
+        }
+        self.used -= taken.len();
+        taken
+    }
+}
+
 impl<P> Default for FilePages<P> {
     fn default() -> Self {
         Self {
-            pages: BTreeMap::new(),
+            chunks: BTreeMap::new(),
+            len: 0,
         }
     }
 }
@@ -39,87 +81,131 @@ impl<P> FilePages<P> {
         Self::default()
     }
 
+    fn entry(&self, index: u64) -> Option<&Entry<P>> {
+        let (chunk, slot) = split(index);
+        self.chunks.get(&chunk)?.slots[slot].as_ref()
+    }
+
+    fn entry_mut(&mut self, index: u64) -> Option<&mut Entry<P>> {
+        let (chunk, slot) = split(index);
+        self.chunks.get_mut(&chunk)?.slots[slot].as_mut()
+    }
+
     /// The cached page `index`, if any.
     pub fn get(&self, index: u64) -> Option<&P> {
-        self.pages.get(&index).map(|e| &e.page)
+        self.entry(index).map(|e| &e.page)
     }
 
     /// Caches `page` as page `index`, clean. A page already there is handed back.
     pub fn insert_clean(&mut self, index: u64, page: P) -> Option<P> {
-        self.pages
-            .insert(index, Entry { page, dirty: false })
-            .map(|e| e.page)
+        let (chunk, slot) = split(index);
+        let chunk = self.chunks.entry(chunk).or_insert_with(Chunk::new);
+        let old = chunk.slots[slot].replace(Entry { page, dirty: false });
+        if old.is_none() {
+            chunk.used += 1;
+            self.len += 1;
+        }
+        old.map(|e| e.page)
     }
 
     /// Marks page `index` dirty (it must be cached).
     pub fn mark_dirty(&mut self, index: u64) {
-        self.pages
-            .get_mut(&index)
+        self.entry_mut(index)
             .expect("only a cached page can be dirtied")
             .dirty = true;
     }
 
     pub fn is_dirty(&self, index: u64) -> bool {
-        self.pages.get(&index).is_some_and(|e| e.dirty)
+        self.entry(index).is_some_and(|e| e.dirty)
     }
 
     /// Indices of the dirty pages, in ascending order (the write-back order).
     pub fn dirty(&self) -> Vec<u64> {
-        self.pages
-            .iter()
-            .filter(|(_, e)| e.dirty)
-            .map(|(&i, _)| i)
-            .collect()
+        let mut dirty = Vec::new();
+        for (&chunk, c) in &self.chunks {
+            for (slot, e) in c.slots.iter().enumerate() {
+                if e.as_ref().is_some_and(|e| e.dirty) {
+                    dirty.push(chunk * CHUNK + slot as u64);
+                }
+            }
+        }
+        dirty
     }
 
     /// Page `index` reached the disk.
     pub fn mark_clean(&mut self, index: u64) {
-        if let Some(e) = self.pages.get_mut(&index) {
+        if let Some(e) = self.entry_mut(index) {
             e.dirty = false;
         }
     }
 
     /// Drops every page that starts at or past `size` (the file was cut to
-    /// `size` bytes); returns them for freeing.
+    /// `size` bytes); returns them for freeing, in index order.
     pub fn truncate(&mut self, size: u64) -> Vec<P> {
-        let first_gone = size.div_ceil(PAGE);
-        let gone = self.pages.split_off(&first_gone);
-        gone.into_values().map(|e| e.page).collect()
+        let (first, from) = split(size.div_ceil(PAGE));
+        let mut gone = Vec::new();
+        // The chunk holding the new end keeps its slots before it.
+        if from > 0
+            && let Some(c) = self.chunks.get_mut(&first)
+        {
+            gone = c.take(from, |_| true);
+            if c.used == 0 {
+                self.chunks.remove(&first);
+            }
+        }
+        let later = self.chunks.split_off(&(first + u64::from(from > 0)));
+        for (_, mut c) in later {
+            gone.extend(c.take(0, |_| true));
+        }
+        self.len -= gone.len();
+        gone
     }
 
     /// Drops every clean page that is not `in_use` (a page some task maps must
     /// stay: it *is* that task's view of the file); returns them for freeing.
     pub fn drop_clean(&mut self, in_use: impl Fn(&P) -> bool) -> Vec<P> {
-        let (gone, kept): (BTreeMap<_, _>, BTreeMap<_, _>) = core::mem::take(&mut self.pages)
-            .into_iter()
-            .partition(|(_, e)| !e.dirty && !in_use(&e.page));
-        self.pages = kept;
-        gone.into_values().map(|e| e.page).collect()
+        let mut gone = Vec::new();
+        for c in self.chunks.values_mut() {
+            gone.extend(c.take(0, |e| !e.dirty && !in_use(&e.page)));
+        }
+        self.chunks.retain(|_, c| c.used > 0);
+        self.len -= gone.len();
+        gone
     }
 
     /// Drops page `index` if it is cached and clean (reclaim); returns it.
     pub fn remove_clean(&mut self, index: u64) -> Option<P> {
-        match self.pages.get(&index) {
-            Some(e) if !e.dirty => self.pages.remove(&index).map(|e| e.page),
-            _ => None,
+        let (chunk, slot) = split(index);
+        let c = self.chunks.get_mut(&chunk)?;
+        if c.slots[slot].as_ref().is_none_or(|e| e.dirty) {
+            return None;
         }
+        let page = c.slots[slot].take().map(|e| e.page);
+        c.used -= 1;
+        if c.used == 0 {
+            self.chunks.remove(&chunk);
+        }
+        self.len -= 1;
+        page
     }
 
     /// Drops every page, dirty or not (the file is gone); returns them.
     pub fn drop_all(&mut self) -> Vec<P> {
-        core::mem::take(&mut self.pages)
-            .into_values()
-            .map(|e| e.page)
-            .collect()
+        let mut gone = Vec::new();
+        for (_, mut c) in core::mem::take(&mut self.chunks) {
+            gone.extend(c.take(0, |_| true));
+        }
+        self.len = 0;
+        gone
     }
 
     /// Pages cached.
     pub fn len(&self) -> usize {
-        self.pages.len()
+        self.len
     }
 
     pub fn is_empty(&self) -> bool {
-        self.pages.is_empty()
+        self.len == 0
     }
 }
 
@@ -202,15 +288,18 @@ mod tests {
         Clean(u64),
         Truncate(u64),
         DropClean,
+        RemoveClean(u64),
     }
 
     fn op() -> impl Strategy<Value = Op> {
         prop_oneof![
-            (0..16u64, any::<u32>()).prop_map(|(i, v)| Op::Insert(i, v)),
-            (0..16u64).prop_map(Op::Dirty),
-            (0..16u64).prop_map(Op::Clean),
-            (0..70_000u64).prop_map(Op::Truncate),
+            // Indices over four chunks of the index, and both ends of a chunk.
+            (0..200u64, any::<u32>()).prop_map(|(i, v)| Op::Insert(i, v)),
+            (0..200u64).prop_map(Op::Dirty),
+            (0..200u64).prop_map(Op::Clean),
+            (0..210 * PAGE).prop_map(Op::Truncate),
             Just(Op::DropClean),
+            (0..200u64).prop_map(Op::RemoveClean),
         ]
     }
 
@@ -245,6 +334,15 @@ mod tests {
                         let expect: Vec<u32> = model.split_off(&keep).into_values().map(|e| e.0).collect();
                         prop_assert_eq!(&gone, &expect);
                         returned += gone.len();
+                    }
+                    Op::RemoveClean(i) => {
+                        let expect = match model.get(&i) {
+                            Some(&(v, false)) => { model.remove(&i); Some(v) }
+                            _ => None,
+                        };
+                        let gone = f.remove_clean(i);
+                        prop_assert_eq!(gone, expect);
+                        returned += gone.is_some() as usize;
                     }
                     Op::DropClean => {
                         // Odd values stand for pages some task maps.
