@@ -53,6 +53,8 @@ pub fn start() -> Started {
     if !ARMED.load(Relaxed) {
         return Started(None);
     }
+    // The slot may hold a fill of a fault that never finished here (one of the
+    // kernel's user accesses): this fault's own starts at 0.
     if let Some(fill) = FILL.get(SEEN.load(Relaxed)) {
         fill.store(0, Relaxed);
     }

@@ -2,7 +2,9 @@
 //!
 //! A case is either plain code run inside the ktest task, or a future run as a task
 //! of its own (fresh address space), whose verdict comes back through [`VERDICT`].
-use crate::{bad_input, base, ext_vm, fork, mapping, protection, seed_vm, storage, swap};
+use crate::{
+    bad_input, base, ext_vm, fault_timing, fork, mapping, protection, seed_vm, storage, swap,
+};
 use alloc::string::String;
 use lazuli_api::{BoxFuture, ExitStatus};
 use lazuli_kernel::kprintln;
@@ -32,6 +34,7 @@ fn all() -> impl Iterator<Item = &'static Case> {
         .chain(ext_vm::CASES)
         .chain(bad_input::CASES)
         .chain(protection::CASES)
+        .chain(fault_timing::CASES)
         .chain(storage::CASES)
         .chain(mapping::CASES)
         .chain(swap::CASES)

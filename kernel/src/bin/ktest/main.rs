@@ -18,6 +18,7 @@ mod base;
 mod cases;
 mod check;
 mod ext_vm;
+mod fault_timing;
 mod fork;
 mod mapping;
 mod protection;

@@ -37,10 +37,6 @@ pub static CASES: &[Case] = &[
         ring3_demand_paging
     ),
     task_case!(
-        "fault_timing_records_one_handler_time_per_ring_3_fault",
-        ring3_fault_timing
-    ),
-    task_case!(
         "an_endless_user_loop_is_preempted_and_ended_by_ctrl_c",
         ring3_loop_interrupted
     ),
@@ -75,7 +71,7 @@ pub static CASES: &[Case] = &[
 ];
 
 /// Maps one rwx page holding `code`; returns its address.
-async fn code_page(code: &[u8]) -> Result<usize, String> {
+pub async fn code_page(code: &[u8]) -> Result<usize, String> {
     let a = map(PAGE, Prot::RWX, Placement::Anywhere).map_err(|e| format!("map: {e}"))?;
     for (i, &byte) in code.iter().enumerate() {
         user::store(a + i, byte).await;
@@ -250,54 +246,6 @@ async fn ring3_demand_paging() -> Outcome {
     let pp = numpp();
     ensure_eq!(user::load(data).await, 42, "what the user code wrote");
     ensure_eq!(numpp(), pp, "reading it back faults nothing in");
-    Ok(())
-}
-
-async fn ring3_fault_timing() -> Outcome {
-    use lazuli_api::diag::{arm_fault_timing, fault_handler_ticks};
-    let data = map(4 * PAGE, Prot::RW, Placement::Anywhere).map_err(|e| format!("map: {e}"))?;
-    // movabs rax, data; mov byte [rax + 4096 * i], 1 for i in 0..3; ret
-    let mut code = alloc::vec![0x48, 0xb8];
-    code.extend_from_slice(&(data as u64).to_le_bytes());
-    for i in 0..3u32 {
-        code.extend_from_slice(&[0xc6, 0x80]);
-        code.extend_from_slice(&(i * PAGE as u32).to_le_bytes());
-        code.push(1);
-    }
-    code.push(0xc3);
-    let f = code_page(&code).await?;
-    user::call(code_page(&[0xc3]).await?).await; // the stack page faults in first
-    arm_fault_timing();
-    user::call(f).await;
-    let ticks = fault_handler_ticks().ok_or("more faults than the kernel keeps")?;
-    ensure_eq!(ticks.len(), 3, "handler times for three first touches");
-    ensure!(
-        ticks.iter().all(|t| t.handler > 0 && t.fill < t.handler),
-        "every handler took time, any zeroing within it: {ticks:?}"
-    );
-    // A fault of the kernel's user-access routines is not ring 3's, and arming
-    // forgets what came before.
-    arm_fault_timing();
-    user::store(data + 3 * PAGE, 1).await;
-    ensure_eq!(
-        fault_handler_ticks(),
-        Some(alloc::vec![]),
-        "a user access by the kernel"
-    );
-    // In a child, the same stores are copy-on-write faults: each copies a frame.
-    let child = lazuli_api::fork(async move {
-        arm_fault_timing();
-        user::call(f).await;
-        let ticks = fault_handler_ticks().unwrap_or_default();
-        let copied = ticks.iter().filter(|t| t.fill > 0 && t.fill < t.handler);
-        i32::try_from(copied.count()).unwrap_or(-1)
-    })
-    .map_err(|e| format!("fork: {e:?}"))?;
-    ensure_eq!(
-        wait(child).await,
-        Ok(ExitStatus::Exited(3)),
-        "faults that copied, each within its handler time"
-    );
     Ok(())
 }
 
