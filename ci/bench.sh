@@ -4,8 +4,12 @@
 #   ci/bench.sh              full run (docs/BENCHMARKS.md's figures)
 #   ci/bench.sh short        a few samples per lazuli figure, a quick guest run
 #   ci/bench.sh docs         a full run, then docs/BENCHMARKS.md and its chart from it
-# Environment: LINUX_SCALE (the guest's SCALE, default 0.5; 0.1 with `short`),
-# BENCH_OUT (a directory to keep both raw outputs in; default a temp directory).
+# A run is ROUNDS rounds (default 3; 1 with `short`) of lazuli then Linux, so that a
+# shift of the host's speed between two boots lands on both sides; each figure is
+# the median over the rounds of its per-boot median.
+# Environment: ROUNDS, LINUX_SCALE (the guest's SCALE, default 0.5; 0.1 with
+# `short`), BENCH_OUT (a directory to keep the raw outputs in, lazuli.R.txt and
+# linux.R.txt for round R; default a temp directory).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,6 +20,10 @@ if [ "$mode" = docs ]; then
     mode=
 fi
 scale=${LINUX_SCALE:-$([ "$mode" = short ] && echo 0.1 || echo 0.5)}
+rounds=${ROUNDS:-$([ "$mode" = short ] && echo 1 || echo 3)}
+case $rounds in
+'' | *[!0-9]* | 0) echo "ROUNDS must be a positive whole number, not '$rounds'" >&2; exit 2 ;;
+esac
 out=${BENCH_OUT:-$(mktemp -d)}
 mkdir -p "$out"
 
@@ -23,24 +31,20 @@ mkdir -p "$out"
     echo "date=$(date -u '+%Y-%m-%d %H:%M UTC')"
     echo "commit=$(git rev-parse --short HEAD)"
     echo "dirty=$([ -n "$(git status --porcelain -uno)" ] && echo yes || echo no)"
+    echo "rounds=$rounds"
+    echo "scale=$scale"
 } >"$out/run.txt"
-echo "==> lazuli: bench $mode (release)" >&2
-cargo run --release --quiet -- --exec "bench $mode" --timeout 900 >"$out/lazuli.txt"
-echo "==> Linux guest: guest-bench.sh $scale" >&2
-sh ../shared/bench/linux-guest/guest-bench.sh "$scale" >"$out/linux.txt"
-
-grep '^bench calibration' "$out/lazuli.txt" || true
-echo "raw outputs: $out/lazuli.txt, $out/linux.txt"
-echo
-
-# Every figure lazuli printed, as it printed it.
-printf '%-28s %12s %12s %6s\n' figure median p99 n
-sed -n 's/^bench \([a-z0-9_]*\): median=\([0-9]*\) p99=\([0-9]*\) n=\([0-9]*\)$/\1 \2 \3 \4/p' \
-    "$out/lazuli.txt" | while read -r name median p99 n; do
-    printf '%-28s %12s %12s %6s\n' "$name" "$median" "$p99" "$n"
+rm -f "$out"/lazuli.*txt "$out"/linux.*txt
+cargo build --release --quiet
+for round in $(seq "$rounds"); do
+    echo "==> round $round of $rounds: lazuli: bench $mode (release)" >&2
+    cargo run --release --quiet -- --exec "bench $mode" --timeout 900 >"$out/lazuli.$round.txt"
+    echo "==> round $round of $rounds: Linux guest: guest-bench.sh $scale" >&2
+    sh ../shared/bench/linux-guest/guest-bench.sh "$scale" >"$out/linux.$round.txt"
 done
+echo "raw outputs: $out/lazuli.R.txt and $out/linux.R.txt, R = 1..$rounds"
 echo
 
-# The targets of issue 15 (figure, lazuli, Linux, ratio, target, met); `docs` also
-# rewrites docs/BENCHMARKS.md's generated parts and docs/bench-chart.svg.
+# Every figure, then the targets of issue 15 (figure, lazuli, Linux, ratio, target,
+# met); `docs` also rewrites docs/BENCHMARKS.md's generated parts and its chart.
 python3 ci/bench_report.py "$out" ${docs:+--docs}

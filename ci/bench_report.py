@@ -1,18 +1,24 @@
 #!/usr/bin/env python3
 """Issue 15's table from one ci/bench.sh run, and with --docs the pages made from it.
 
-    ci/bench_report.py OUT            print the targets table (ci/bench.sh does)
+    ci/bench_report.py OUT            print every figure and the targets table
+                                      (ci/bench.sh does)
     ci/bench_report.py OUT --docs     also rewrite docs/BENCHMARKS.md's generated
                                       parts and docs/bench-chart.svg
 
-OUT holds lazuli.txt (lazuli's `bench` output) and linux.txt (the Linux guest's
-pagebench output) of the same run. Only the parts of BENCHMARKS.md between
-`<!-- generated:NAME -->` and `<!-- /generated -->` are replaced; the prose
-around them is kept.
+OUT holds, for each round R = 1, 2, ... of the run, lazuli.R.txt (lazuli's `bench`
+output) and linux.R.txt (the Linux guest's pagebench output, booted right after);
+a directory of an older run with one lazuli.txt and one linux.txt is one round.
+Each figure is the median over the rounds of its per-boot median (the lower
+middle one for an even count, so it is always a value a boot measured); ratios
+are of those medians, and the per-round ratios show their spread. Only the parts
+of BENCHMARKS.md between `<!-- generated:NAME -->` and `<!-- /generated -->` are
+replaced; the prose around them is kept.
 """
 import math
 import os
 import re
+import statistics
 import subprocess
 import sys
 
@@ -30,6 +36,7 @@ TARGETS = [
 ]
 # swap_in is held against lazuli's own floor: disk_read_4k + first_touch_unpooled.
 SWAP_FLOOR = ("disk_read_4k", "first_touch_unpooled")
+SWAP_NAME = "+".join(SWAP_FLOOR) + " (lazuli)"
 SWAP_TARGET = 1.5
 
 # The part of a target figure no kernel change lowers, from `bench`'s split passes
@@ -56,10 +63,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 
 
-def parse(out):
-    """(lazuli figures {name: (median, p99, n)}, calibration line, Linux medians, Linux info)."""
+def parse_lazuli(path):
+    """(figures {name: (median, p99, n)}, calibration line) of one `bench` output."""
     mine, calibration = {}, ""
-    with open(os.path.join(out, "lazuli.txt")) as f:
+    with open(path) as f:
         for line in f:
             line = line.strip()
             if line.startswith("bench calibration:"):
@@ -70,8 +77,13 @@ def parse(out):
             m = re.match(r"bench ([a-z0-9_]+): median=(\d+) p99=(\d+) n=(\d+)$", line)
             if m:
                 mine[m[1]] = (int(m[2]), int(m[3]), int(m[4]))
+    return mine, calibration
+
+
+def parse_linux(path):
+    """(medians {RESULT name: ticks}, info) of one guest-bench.sh output."""
     linux, info = {}, []
-    with open(os.path.join(out, "linux.txt")) as f:
+    with open(path) as f:
         for line in f:
             m = re.match(r"RESULT (\S+) .*med_cyc=(\d+)", line)
             if m:
@@ -81,60 +93,128 @@ def parse(out):
                 info.append("CPU model %s" % (m[1] if m else "?"))
             elif line.startswith("INFO scale"):
                 info.append(line.split()[1])
-    return mine, calibration, linux, info
+    return linux, info
 
 
-def target_rows(mine, linux):
-    """(figure, lazuli, Linux name, Linux, ratio, target, met) per target."""
+def round_files(out):
+    """[(lazuli output, Linux output)] per round, in order."""
+    rounds, r = [], 1
+    while os.path.exists(os.path.join(out, "lazuli.%d.txt" % r)):
+        rounds.append((os.path.join(out, "lazuli.%d.txt" % r),
+                       os.path.join(out, "linux.%d.txt" % r)))
+        r += 1
+    if not rounds and os.path.exists(os.path.join(out, "lazuli.txt")):
+        rounds.append((os.path.join(out, "lazuli.txt"), os.path.join(out, "linux.txt")))
+    if not rounds:
+        sys.exit("%s holds no lazuli.1.txt (nor lazuli.txt)" % out)
+    return rounds
+
+
+def median(values):
+    return statistics.median_low(values) if values else None
+
+
+def parse(out):
+    """The run's rounds [(lazuli figures, Linux medians)], and over the rounds: the
+    lazuli figures {name: (median, p99, n)} (medians of the rounds' medians and
+    p99s, n per round), the first calibration line, the Linux medians, Linux info."""
+    rounds, calibration, info = [], "", []
+    for lazuli_path, linux_path in round_files(out):
+        mine, cal = parse_lazuli(lazuli_path)
+        linux, info = parse_linux(linux_path)
+        calibration = calibration or cal
+        rounds.append((mine, linux))
+    names = list(dict.fromkeys(n for mine, _ in rounds for n in mine))
+    mine = {}
+    for name in names:
+        seen = [r[name] for r, _ in rounds if name in r]
+        mine[name] = (median([s[0] for s in seen]), median([s[1] for s in seen]), seen[0][2])
+    others = set(n for _, linux in rounds for n in linux)
+    linux = dict((n, median([l[n] for _, l in rounds if n in l])) for n in others)
+    return rounds, mine, calibration, linux, info
+
+
+def value(mine, name):
+    return mine.get(name, (None,))[0]
+
+
+def ratio_of(a, b):
+    return a / b if a is not None and b else None
+
+
+def spread_text(ratios, sep=" "):
+    return sep.join("-" if r is None else "%.3f" % r for r in ratios)
+
+
+def target_values(mine, linux, name, other):
+    """(lazuli, what it is held against) for one target in one set of figures."""
+    if name == "swap_in":
+        floor = [value(mine, n) for n in SWAP_FLOOR]
+        return value(mine, name), None if None in floor else sum(floor)
+    return value(mine, name), linux.get(other)
+
+
+def target_rows(rounds, mine, linux):
+    """(figure, lazuli, Linux name, Linux, ratio, target, ratio per round) per target."""
     rows = []
-    for name, other, target in TARGETS:
-        a, b = mine.get(name, (None,))[0], linux.get(other)
-        ratio = a / b if a is not None and b else None
-        rows.append((name, a, other, b, ratio, target))
-    a = mine.get("swap_in", (None,))[0]
-    floor = [mine.get(n, (None,))[0] for n in SWAP_FLOOR]
-    b = None if None in floor else sum(floor)
-    ratio = a / b if a is not None and b else None
-    rows.append(("swap_in", a, "+".join(SWAP_FLOOR) + " (lazuli)", b, ratio, SWAP_TARGET))
+    for name, other, target in TARGETS + [("swap_in", SWAP_NAME, SWAP_TARGET)]:
+        a, b = target_values(mine, linux, name, other)
+        spread = [ratio_of(*target_values(m, l, name, other)) for m, l in rounds]
+        rows.append((name, a, other, b, ratio_of(a, b), target, spread))
     return rows
 
 
-def floor_rows(mine, linux):
-    """(figure, handler, floor parts, floor, Linux, floor ratio, target) per FLOORS."""
+def floor_value(mine, parts):
+    values = [value(mine, p) for p in parts]
+    return None if None in values else sum(values)
+
+
+def floor_rows(rounds, mine, linux):
+    """(figure, handler, floor parts, floor, Linux, floor ratio, target, floor ratio
+    per round) per FLOORS; the floor is the median of the rounds' floors."""
     targets = dict((name, (other, target)) for name, other, target in TARGETS)
     rows = []
     for name, parts in FLOORS:
         other, target = targets[name]
-        values = [mine.get(p, (None,))[0] for p in parts]
-        floor = None if None in values else sum(values)
+        per_round = [(floor_value(m, parts), l.get(other)) for m, l in rounds]
+        floor = median([f for f, _ in per_round if f is not None])
         b = linux.get(other)
-        ratio = floor / b if floor is not None and b else None
-        handler = mine.get(name + "_handler", (None,))[0]
-        rows.append((name, handler, " + ".join(parts), floor, b, ratio, target))
+        spread = [ratio_of(f, lb) for f, lb in per_round]
+        rows.append((name, value(mine, name + "_handler"), " + ".join(parts), floor, b,
+                     ratio_of(floor, b), target, spread))
     return rows
+
+
+def print_figures(rounds, mine):
+    print("%-28s %12s %12s %6s  %s" % ("figure", "median", "p99", "n", "median per round"))
+    for name, (med, p99, n) in mine.items():
+        each = " ".join("-" if name not in m else str(m[name][0]) for m, _ in rounds)
+        print("%-28s %12s %12s %6s  %s" % (name, med, p99, n, each))
+    print()
 
 
 def print_floors(rows):
     print()
     print("What no kernel change lowers (split passes; a floor above its target "
           "bounds the figure):")
-    head = ("figure", "handler", "floor = ", "floor", "Linux", "ratio", "target")
-    print("%-14s %8s %-40s %8s %8s %7s %7s" % head)
-    for name, handler, parts, floor, b, ratio, target in rows:
-        print("%-14s %8s %-40s %8s %8s %7s %7s" % (
+    head = ("figure", "handler", "floor = ", "floor", "Linux", "ratio", "target", "per round")
+    print("%-20s %8s %-54s %8s %8s %7s %7s  %s" % head)
+    for name, handler, parts, floor, b, ratio, target, spread in rows:
+        print("%-20s %8s %-54s %8s %8s %7s %7s  %s" % (
             name, "-" if handler is None else handler, parts,
             "-" if floor is None else floor, "-" if b is None else b,
-            "-" if ratio is None else "%.3f" % ratio, "<=%g" % target))
+            "-" if ratio is None else "%.3f" % ratio, "<=%g" % target, spread_text(spread)))
 
 
 def floors_block(rows):
     lines = ["| figure | its handler | floor (the parts no kernel change lowers) | floor "
-             "| Linux | floor / Linux | target |",
-             "|---|---:|---|---:|---:|---:|---:|"]
-    for name, handler, parts, floor, b, ratio, target in rows:
-        lines.append("| `%s` | %s | %s | %s | %s | %s | ≤ %g |" % (
+             "| Linux | floor / Linux | per round | target |",
+             "|---|---:|---|---:|---:|---:|---|---:|"]
+    for name, handler, parts, floor, b, ratio, target, spread in rows:
+        lines.append("| `%s` | %s | %s | %s | %s | %s | %s | ≤ %g |" % (
             name, grouped(handler), " + ".join("`%s`" % p for p in parts.split(" + ")),
-            grouped(floor), grouped(b), "—" if ratio is None else "%.3f" % ratio, target))
+            grouped(floor), grouped(b), "—" if ratio is None else "%.3f" % ratio,
+            spread_text(spread, ", "), target))
     return "\n".join(lines)
 
 
@@ -143,19 +223,20 @@ def met(ratio, target):
 
 
 def print_table(rows):
-    head = ("figure", "lazuli", "Linux figure", "Linux", "ratio", "target", "met")
-    print("%-26s %12s %-40s %12s %7s %7s  %s" % head)
-    for name, a, other, b, ratio, target in rows:
-        print("%-26s %12s %-40s %12s %7s %7s  %s" % (
+    head = ("figure", "lazuli", "Linux figure", "Linux", "ratio", "target", "met", "per round")
+    print("%-26s %12s %-42s %12s %7s %7s  %-4s %s" % head)
+    for name, a, other, b, ratio, target, spread in rows:
+        print("%-26s %12s %-42s %12s %7s %7s  %-4s %s" % (
             name, "-" if a is None else a, other, "-" if b is None else b,
-            "-" if ratio is None else "%.3f" % ratio, "<=%g" % target, met(ratio, target)))
+            "-" if ratio is None else "%.3f" % ratio, "<=%g" % target, met(ratio, target),
+            spread_text(spread)))
 
 
 def grouped(n):
     return "—" if n is None else "{:,}".format(n)
 
 
-def run_block(out, calibration, info):
+def run_block(out, rounds, calibration, info):
     """The machine and the run (as ci/bench.sh recorded it in run.txt), a short list."""
     def sh(*cmd):
         try:
@@ -178,10 +259,13 @@ def run_block(out, calibration, info):
     when = run.get("date", "unknown date")
     commit = run.get("commit", "unknown commit")
     dirty = " (with uncommitted changes)" if run.get("dirty") == "yes" else ""
+    scale = run.get("scale", "0.5")
     return "\n".join([
-        "- run: %s, lazuli %s%s, `ci/bench.sh docs` (lazuli's full `bench`, release, then"
-        % (when, commit, dirty),
-        "  `../shared/bench/linux-guest/guest-bench.sh 0.5`), one after the other",
+        "- run: %s, lazuli %s%s, `ci/bench.sh docs`: %d round%s of lazuli's full `bench`"
+        % (when, commit, dirty, rounds, "" if rounds == 1 else "s"),
+        "  (release), each followed by `../shared/bench/linux-guest/guest-bench.sh %s`;"
+        % scale,
+        "  every figure is the median of its %d per-boot medians" % rounds,
         "- host: %s, %d cores; %s, TCG" % (cpu or "unknown CPU", os.cpu_count() or 0,
                                            qemu[0] if qemu else "QEMU"),
         "- lazuli calibration: %s" % calibration,
@@ -190,12 +274,12 @@ def run_block(out, calibration, info):
 
 
 def targets_block(rows):
-    lines = ["| figure | lazuli | Linux figure | Linux | ratio | target | met |",
-             "|---|---:|---|---:|---:|---:|---|"]
-    for name, a, other, b, ratio, target in rows:
-        lines.append("| `%s` | %s | `%s` | %s | %s | ≤ %g | %s |" % (
-            name, grouped(a), other, grouped(b),
-            "—" if ratio is None else "%.3f" % ratio, target, met(ratio, target)))
+    lines = ["| figure | lazuli | Linux figure | Linux | ratio | per round | target | met |",
+             "|---|---:|---|---:|---:|---|---:|---|"]
+    for name, a, other, b, ratio, target, spread in rows:
+        lines.append("| `%s` | %s | `%s` | %s | %s | %s | ≤ %g | %s |" % (
+            name, grouped(a), other, grouped(b), "—" if ratio is None else "%.3f" % ratio,
+            spread_text(spread, ", "), target, met(ratio, target)))
     return "\n".join(lines)
 
 
@@ -214,7 +298,7 @@ def figures_block(mine, linux):
 
 def chart(rows):
     """An SVG of lazuli beside Linux per target figure, log scale."""
-    rows = [r for r in rows if r[1] and r[3]]
+    rows = [r[:6] for r in rows if r[1] and r[3]]
     left, width, row_h, top = 190, 560, 38, 40
     lo, hi = 1, 2
     while 10 ** hi < max(max(r[1], r[3]) for r in rows):
@@ -225,7 +309,7 @@ def chart(rows):
            'font-family="sans-serif" font-size="12">' % (left + width + 130, height),
            '<rect width="100%" height="100%" fill="white"/>',
            '<text x="10" y="18" font-size="14">Median TSC ticks, lazuli (blue) and the '
-           'Linux guest (grey; for swap_in, lazuli\'s own floor), one run, log scale; '
+           'Linux guest (grey; for swap_in, lazuli\'s own floor), medians of one run, log scale; '
            'ratio (target)</text>']
     for e in range(lo, hi + 1):
         out.append('<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#ddd"/>'
@@ -258,17 +342,20 @@ def main():
     if len(sys.argv) < 2:
         sys.exit(__doc__)
     out = sys.argv[1]
-    mine, calibration, linux, info = parse(out)
-    rows = target_rows(mine, linux)
+    rounds, mine, calibration, linux, info = parse(out)
+    print("lazuli calibration (round 1): %s; %d round(s)" % (calibration, len(rounds)))
+    print()
+    print_figures(rounds, mine)
+    rows = target_rows(rounds, mine, linux)
     print_table(rows)
-    floors = floor_rows(mine, linux)
+    floors = floor_rows(rounds, mine, linux)
     print_floors(floors)
     if "--docs" not in sys.argv[2:]:
         return
     path = os.path.join(ROOT, "docs", "BENCHMARKS.md")
     with open(path) as f:
         text = f.read()
-    text = replace_block(text, "run", run_block(out, calibration, info))
+    text = replace_block(text, "run", run_block(out, len(rounds), calibration, info))
     text = replace_block(text, "targets", targets_block(rows))
     text = replace_block(text, "figures", figures_block(mine, linux))
     text = replace_block(text, "floors", floors_block(floors))
