@@ -7,7 +7,10 @@
 //! chooses not to evict) are passed over, and entries whose page is no longer
 //! resident (unmapped, freed, evicted by another path) are dropped when the hand
 //! meets them — so nothing has to be removed from the ring when a page goes, and
-//! every event costs O(1) but the scan.
+//! every event costs O(1) but the scan. Without memory pressure the hand never
+//! moves, though: a task that maps, touches and unmaps memory over and over would
+//! grow its ring (and the kernel heap) without bound. So an insert into a ring of
+//! more than twice the pages resident (plus [`SLACK`]) tidies it first.
 //!
 //! The scan gives up after two full turns: by then every page that could go has
 //! had its bit cleared once and been met again, so none can.
@@ -26,13 +29,17 @@ pub enum Verdict {
     Gone,
 }
 
+/// Entries beyond twice the pages resident that a ring may hold before an insert
+/// tidies it.
+pub const SLACK: usize = 64;
+
 /// The ring of resident pages, the hand at its front.
 #[derive(Clone, Debug, Default)]
 pub struct Clock<T> {
     ring: VecDeque<T>,
 }
 
-impl<T: Copy> Clock<T> {
+impl<T: Copy + Ord> Clock<T> {
     pub fn new() -> Self {
         Clock {
             ring: VecDeque::new(),
@@ -40,9 +47,37 @@ impl<T: Copy> Clock<T> {
     }
 
     /// A page became resident: it joins the ring just behind the hand (the last
-    /// place the hand will look).
-    pub fn insert(&mut self, page: T) {
+    /// place the hand will look). `resident` is how many pages the caller has
+    /// resident now. If the ring holds `2 * resident + SLACK` entries or more,
+    /// it is tidied first: the entries of pages `still_resident` denies go, and
+    /// so do repeats (a page unmapped and touched again has two); what stays is
+    /// at most the pages resident, so over time tidying costs O(log n) an insert.
+    #[inline(always)]
+    pub fn insert(&mut self, page: T, resident: usize, still_resident: impl FnMut(T) -> bool) {
+        if self.ring.len() >= resident.saturating_mul(2).saturating_add(SLACK) {
+            self.tidy(still_resident);
+        }
         self.ring.push_back(page);
+    }
+
+    /// Drops the entries of pages no longer resident and all repeats, in place.
+    /// The ring is left in page order (the hand then goes round the address
+    /// space, as many clocks do); the accessed bits it reads are unchanged.
+    #[cold]
+    #[inline(never)]
+    fn tidy(&mut self, mut still_resident: impl FnMut(T) -> bool) {
+        let entries = self.ring.make_contiguous();
+        entries.sort_unstable();
+        let mut kept = 0;
+        for i in 0..entries.len() {
+            let page = entries[i];
+            let repeat = kept > 0 && entries[kept - 1] == page;
+            if !repeat && still_resident(page) {
+                entries[kept] = page;
+                kept += 1;
+            }
+        }
+        self.ring.truncate(kept);
     }
 
     /// Entries in the ring (some may be gone, not yet met).
@@ -75,13 +110,16 @@ impl<T: Copy> Clock<T> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
-    use std::{collections::BTreeMap, vec::Vec};
+    use std::{
+        collections::{BTreeMap, BTreeSet},
+        vec::Vec,
+    };
 
     #[test]
     fn a_used_page_gets_a_second_chance_and_an_idle_one_goes() {
         let mut clock = Clock::new();
         for page in 0..3u64 {
-            clock.insert(page);
+            clock.insert(page, 3, |_| true);
         }
         let mut accessed = [true, false, true];
         let victim = clock.select(|p| {
@@ -108,8 +146,8 @@ mod tests {
     #[test]
     fn pinned_pages_stay_and_gone_pages_leave() {
         let mut clock = Clock::new();
-        clock.insert(1u64);
-        clock.insert(2u64);
+        clock.insert(1u64, 2, |_| true);
+        clock.insert(2u64, 2, |_| true);
         assert_eq!(
             clock.select(|p| if p == 1 {
                 Verdict::Gone
@@ -125,7 +163,90 @@ mod tests {
         );
     }
 
+    #[test]
+    fn churn_without_pressure_keeps_the_ring_to_the_pages_resident() {
+        // A task maps 100 pages, touches them, unmaps them, 1,000 times over at
+        // the same addresses, and the hand never runs.
+        let mut clock = Clock::new();
+        let mut resident = BTreeSet::new();
+        for _ in 0..1000 {
+            for page in 0..100u64 {
+                resident.insert(page);
+                clock.insert(page, resident.len(), |p| resident.contains(&p));
+            }
+            resident.clear();
+        }
+        assert!(
+            clock.len() < 2 * 100 + SLACK,
+            "{} entries for 100 pages",
+            clock.len()
+        );
+    }
+
+    #[test]
+    fn tidying_keeps_every_resident_page_once_and_drops_the_rest() {
+        let mut clock = Clock::new();
+        // 40 entries for 10 pages: each page 4 times; pages 0..5 went since.
+        for _ in 0..4 {
+            for page in 0..10u64 {
+                clock.insert(page, 10, |_| true);
+            }
+        }
+        let resident = |p: u64| p >= 5;
+        // 5 resident: 40 >= 2 * 5 + SLACK is false, so no tidy yet.
+        clock.insert(7, 5, resident);
+        assert_eq!(clock.len(), 41);
+        for _ in 0..SLACK {
+            clock.insert(7, 5, resident);
+        }
+        // The insert that found 2 * 5 + SLACK entries tidied: 5..10 once, then 7.
+        let mut left = Vec::new();
+        while let Some(p) = clock.select(|p| {
+            left.push(p);
+            Verdict::Gone
+        }) {
+            let _ = p;
+        }
+        let mut want: Vec<u64> = (5..10).collect();
+        want.extend(core::iter::repeat_n(7, left.len() - 5));
+        assert_eq!(
+            &left[..5],
+            &want[..5],
+            "tidied in page order, each page once"
+        );
+        assert!(left.len() < 5 + SLACK + 1, "{} entries left", left.len());
+        assert!(left.iter().all(|&p| p >= 5), "no page that went is left");
+    }
+
     proptest! {
+        /// However pages come and go, an insert leaves the ring holding at most
+        /// twice the pages resident plus SLACK, and every resident page that was
+        /// inserted is still in it.
+        #[test]
+        fn the_ring_stays_bounded_and_loses_no_resident_page(
+            events in proptest::collection::vec((any::<bool>(), 0u64..64), 1..600),
+        ) {
+            let mut clock = Clock::new();
+            let mut resident = BTreeSet::new();
+            for (touch, page) in events {
+                if touch {
+                    if resident.insert(page) {
+                        clock.insert(page, resident.len(), |p| resident.contains(&p));
+                        prop_assert!(clock.len() <= 2 * resident.len() + SLACK);
+                    }
+                } else {
+                    resident.remove(&page); // unmapped: the ring is not told
+                }
+            }
+            let mut ring = BTreeSet::new();
+            clock.select(|p| {
+                ring.insert(p);
+                Verdict::Pinned
+            });
+            prop_assert!(resident.is_subset(&ring), "a resident page left the ring");
+        }
+
+
         /// Against a model: the victim is idle (its bit clear when met, not
         /// pinned), a page is never chosen twice while in the ring, pages gone
         /// are never chosen, and the scan finds a victim whenever one exists.
@@ -138,7 +259,7 @@ mod tests {
             // page -> (accessed, pinned, resident)
             let mut state: BTreeMap<usize, (bool, bool, bool)> = BTreeMap::new();
             for (i, &(accessed, kind)) in pages.iter().enumerate() {
-                clock.insert(i);
+                clock.insert(i, pages.len(), |_| true);
                 state.insert(i, (accessed, kind == 0, kind != 1));
             }
             for _ in 0..rounds {

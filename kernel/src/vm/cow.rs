@@ -19,7 +19,7 @@ impl AddressSpace {
         match cow_action(frame::owners(old)) {
             CowAction::ReuseInPlace => {
                 entry.set_flags(flags);
-                self.resident.insert(page); // private again: reclaim may take it
+                self.join_clock(page); // private again: reclaim may take it
             }
             CowAction::CopyPage => {
                 let new = self.user_frame(false)?;
@@ -31,7 +31,7 @@ impl AddressSpace {
                 super::fault_timing::filling(|| frame::copy(old, new));
                 entry.set_frame(new, flags);
                 frame::release(old);
-                self.resident.insert(page);
+                self.join_clock(page);
             }
         }
         self.flush(page);

@@ -118,7 +118,21 @@ impl AddressSpace {
     pub(super) fn became_resident(&mut self, page: u64) {
         self.present += 1;
         super::tlb::grew(self.present);
-        self.resident.insert(page);
+        self.join_clock(page);
+    }
+
+    /// Puts a page of this space's own in the reclaim clock. The clock is not told
+    /// when pages go (the hand drops them when it meets them); an insert into a
+    /// ring far longer than the pages present first drops the entries of pages
+    /// no longer present, so that churn without memory pressure stays bounded.
+    #[inline(always)]
+    pub(super) fn join_clock(&mut self, page: u64) {
+        let tables = &mut self.tables;
+        self.resident.insert(page, self.present, |p| {
+            tables
+                .leaf(p)
+                .is_some_and(|e| e.flags().contains(Flags::PRESENT))
+        });
     }
 
     /// Flushes `page` from the TLB if this space is the active one.

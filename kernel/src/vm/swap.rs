@@ -82,7 +82,7 @@ impl AddressSpace {
         if self.write_out(page) {
             return true;
         }
-        self.resident.insert(page); // still resident: the area is full, or the write failed
+        self.join_clock(page); // still resident: the area is full, or the write failed
         false
     }
 

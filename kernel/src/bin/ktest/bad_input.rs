@@ -27,6 +27,10 @@ pub static CASES: &[Case] = &[
         cow_fork_oom
     ),
     task_case!("a_killed_task_leaks_no_heap", kill_leaks_no_heap),
+    task_case!(
+        "map_touch_unmap_churn_keeps_the_heap_bounded",
+        churn_keeps_heap_bounded
+    ),
 ];
 
 async fn mmap_small() -> Outcome {
@@ -140,5 +144,31 @@ async fn kill_leaks_no_heap() -> Outcome {
         crate::check::ended(wait(pid).await) == "killed: page fault at 0x10 (write, not mapped)";
     ensure!(killed, "the victim was killed for its write");
     ensure_eq!(lazuli_api::heap().used, heap, "heap in use after the kill");
+    Ok(())
+}
+
+/// The reclaim clock is not told when pages go: without memory pressure its hand
+/// never runs, and a task that maps, touches and unmaps memory over and over once
+/// grew it by 8 bytes a page touched, until the kernel heap ran out (a panic).
+async fn churn_keeps_heap_bounded() -> Outcome {
+    const PAGES: usize = 1024;
+    let round = async || -> Result<(), VmError> {
+        let a = map(PAGES * PAGE, Prot::RW, Placement::Anywhere)?;
+        for i in 0..PAGES {
+            user::store(a + i * PAGE, 1).await;
+        }
+        munmap(a, PAGES * PAGE)
+    };
+    round().await.map_err(|e| alloc::format!("{e:?}"))?;
+    let heap = lazuli_api::heap().used;
+    for _ in 0..64 {
+        round().await.map_err(|e| alloc::format!("{e:?}"))?;
+    }
+    // 64 rounds of 1,024 pages: 512 KiB of ring entries if none were dropped.
+    let grown = lazuli_api::heap().used.saturating_sub(heap);
+    ensure!(
+        grown < 32 * 1024,
+        "the heap grew by {grown} bytes over 64 rounds"
+    );
     Ok(())
 }
