@@ -107,16 +107,24 @@ fn timer_ticks() -> Outcome {
             x86_64::instructions::hlt(); // the timer ends each hlt
         }
     };
-    next_second();
-    let start = time::ticks();
-    next_second();
-    let per_second = time::ticks() - start;
+    // Under TCG a busy host can keep the CPU from taking a tick before the next
+    // one is due, and that edge is lost: one of up to three RTC seconds within
+    // ±10% passes (a wrong PIT divisor is off in every one).
     let hz = lazuli_kernel::arch::pic::TIMER_HZ as u64;
-    ensure!(
-        per_second * 10 >= hz * 9 && per_second * 10 <= hz * 11,
-        "{per_second} ticks in one RTC second, want {hz} ± 10%"
-    );
-    Ok(())
+    let mut seconds = Vec::new();
+    next_second();
+    while seconds.len() < 3 {
+        let start = time::ticks();
+        next_second();
+        let per_second = time::ticks() - start;
+        if per_second * 10 >= hz * 9 && per_second * 10 <= hz * 11 {
+            return Ok(());
+        }
+        seconds.push(per_second);
+    }
+    Err(alloc::format!(
+        "{seconds:?} ticks in three RTC seconds, want {hz} ± 10% in one"
+    ))
 }
 
 async fn sleep_waits() -> Outcome {
